@@ -1,0 +1,68 @@
+import type { ConnectionOptions } from 'node:tls';
+import type { DecodeError, EncodeOverrides, Packet, PacketType, ProtocolVersion } from '../codec/index.js';
+
+/** Where and how the raw client connects. */
+export interface ClientOptions {
+  host: string;
+  port: number;
+  /** `true` or TLS options for mqtts:// targets. */
+  tls?: boolean | ConnectionOptions;
+  /** Protocol level used to decode what the broker sends; a CONNECT sent through the client sets it too. */
+  protocolVersion?: ProtocolVersion;
+  /** Largest packet accepted from the broker before the stream is declared malformed (default 16 MiB). */
+  maxPacketSize?: number;
+  /** TCP/TLS connect timeout (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /** Name used in transcripts (scenario client name). */
+  name?: string;
+}
+
+/** Milliseconds since the client was created, from a monotonic clock. */
+export type Millis = number;
+
+export type ClientEvent =
+  | { kind: 'packet'; at: Millis; packet: Packet; raw: Buffer }
+  /** A peer close (FIN) and a TCP reset are both "closed"; `reason` says which. */
+  | { kind: 'closed'; at: Millis; reason: 'end' | 'reset' | 'error' | 'local'; detail?: string }
+  /** Bytes from the broker that the strict decoder rejected; the stream is dead after this. */
+  | { kind: 'malformed'; at: Millis; error: DecodeError; raw: Buffer };
+
+export interface TranscriptEntry {
+  dir: 'out' | 'in' | 'event';
+  at: Millis;
+  /** Exact bytes, as lowercase hex without separators. */
+  hex?: string;
+  packet?: Packet;
+  error?: DecodeError;
+  /** For 'event': closed / connect / note text. */
+  note?: string;
+}
+
+/**
+ * Partial match on a packet: every key given must equal the packet's value; nested objects (properties,
+ * will, subscriptions entries) match partially; arrays match element-wise and by length; Buffers by bytes;
+ * a string matches a Buffer by its UTF-8 bytes.
+ */
+export type PacketMatch = { type: PacketType } & Record<string, unknown>;
+
+export interface ExpectOptions {
+  timeoutMs: number;
+  /** Packet types (or matches) that may arrive first and are consumed and ignored. */
+  skip?: Array<PacketType | PacketMatch>;
+}
+
+export type ExpectResult =
+  | { ok: true; event: ClientEvent }
+  | {
+      ok: false;
+      /** timeout: nothing matching in time; unexpected: a non-matching event arrived; closed: connection closed. */
+      reason: 'timeout' | 'unexpected' | 'closed' | 'malformed';
+      expected: string;
+      actual?: ClientEvent;
+    };
+
+export interface SendOptions {
+  overrides?: EncodeOverrides;
+}
+
+export type { EncodeOverrides };

@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './errors.js';
+export type { EncodeOverrides } from './overrides.js';
+export { decode, decodeFrame, type DecodeOptions } from './decode.js';
+export { encode, type EncodeOptions } from './encode.js';
+export { PacketFramer, StreamDecoder, type FramerEvent, type StreamEvent } from './framer.js';
+export { ReasonCode, ReturnCode } from './reason-codes.js';
+export { isValidTopicName, isValidTopicFilter, topicMatches } from './topic.js';
+export { PROPERTY_BY_ID, PROPERTY_BY_NAME, type PropertyName } from './properties.js';
+export { packetEquals } from './equals.js';
