@@ -15,6 +15,17 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Name used in transcripts (scenario client name). */
   name?: string;
+  /**
+   * Opt-in: answer the broker's QoS flows by itself (PUBLISH QoS 1 -> PUBACK, QoS 2 -> PUBREC, PUBREL ->
+   * PUBCOMP, PUBREC -> PUBREL). Off by default: a conformance client must be able to withhold any answer.
+   * The packets that trigger an answer still arrive in the inbox.
+   */
+  autoAck?: boolean;
+  /**
+   * `performance.now()` value that event times are measured from (default: when the client is created).
+   * Clients of one scenario share one epoch so their transcripts merge in time order.
+   */
+  epoch?: number;
 }
 
 /** Milliseconds since the client was created, from a monotonic clock. */
@@ -34,8 +45,10 @@ export interface TranscriptEntry {
   hex?: string;
   packet?: Packet;
   error?: DecodeError;
-  /** For 'event': closed / connect / note text. */
+  /** For 'event': closed / connect / note text; for 'out': e.g. `raw`, `auto`, overrides used. */
   note?: string;
+  /** Client name, so transcripts of several clients can be merged. */
+  client?: string;
 }
 
 /**
@@ -59,7 +72,14 @@ export type ExpectResult =
       reason: 'timeout' | 'unexpected' | 'closed' | 'malformed';
       expected: string;
       actual?: ClientEvent;
+      /** For 'unexpected' packets of the expected type: which fields differed. */
+      mismatches?: string[];
     };
+
+export type ExpectFailure = Extract<ExpectResult, { ok: false }>;
+
+/** Result of `expectNothing`: success carries no event. */
+export type NothingResult = { ok: true } | ExpectFailure;
 
 export interface SendOptions {
   overrides?: EncodeOverrides;

@@ -1,0 +1,460 @@
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import {
+  decode,
+  encode,
+  type Packet,
+  type ProtocolVersion,
+  StreamDecoder,
+  type StreamEvent,
+} from '../codec/index.js';
+import { describeEvent, describeMatch, formatValue, matchPacket } from './match.js';
+import { formatTranscript, parseHex, toHex } from './transcript.js';
+import type {
+  ClientEvent,
+  ClientOptions,
+  ExpectFailure,
+  ExpectOptions,
+  ExpectResult,
+  NothingResult,
+  PacketMatch,
+  SendOptions,
+  TranscriptEntry,
+} from './types.js';
+
+const DEFAULT_MAX_PACKET_SIZE = 16 * 1024 * 1024;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
+
+/** Stable codes: node's socket error code when there is one (ECONNREFUSED, ENOTFOUND, ...), else ours. */
+export type ConnectErrorCode = 'ECONNREFUSED' | 'TIMEOUT' | 'CLOSED' | 'TLS' | (string & {});
+
+/** The TCP/TLS connection could not be opened. */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  readonly code: ConnectErrorCode;
+  readonly host: string;
+  readonly port: number;
+  constructor(code: ConnectErrorCode, host: string, port: number, message: string, cause?: unknown) {
+    super(`cannot connect to ${host}:${port}: ${message}`, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.host = host;
+    this.port = port;
+  }
+}
+
+export function isConnectError(e: unknown): e is ConnectError {
+  return e instanceof ConnectError;
+}
+
+type Skip = NonNullable<ExpectOptions['skip']>;
+type EventPredicate = (e: ClientEvent) => boolean;
+
+/**
+ * A raw-packet MQTT client: it opens a TCP or TLS connection, writes exactly the packets or bytes it is
+ * given, and records everything the broker sends as timestamped events in an inbox. It answers nothing by
+ * itself (unless `autoAck` is set) and never sends CONNECT on its own.
+ *
+ * Waits (`next`, `expect`, ...) consume the inbox in order; run one wait at a time per client.
+ */
+export class RawClient {
+  readonly name: string;
+  /** `performance.now()` value that event times are relative to. */
+  readonly epoch: number;
+  readonly autoAck: boolean;
+
+  private readonly socket: net.Socket;
+  private readonly decoder: StreamDecoder;
+  private readonly inbox: ClientEvent[] = [];
+  private cursor = 0;
+  private readonly log: TranscriptEntry[] = [];
+  private readonly waiters = new Set<() => void>();
+  private closedEvent: Extract<ClientEvent, { kind: 'closed' }> | undefined;
+  private closingLocally = false;
+  private socketClosed = false;
+  private readonly socketClosedWaiters = new Set<() => void>();
+
+  private constructor(socket: net.Socket, opts: ClientOptions, epoch: number) {
+    this.socket = socket;
+    this.name = opts.name ?? 'client';
+    this.epoch = epoch;
+    this.autoAck = opts.autoAck ?? false;
+    this.decoder = new StreamDecoder({
+      protocolVersion: opts.protocolVersion ?? 4,
+      maxPacketSize: opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
+    });
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on('end', () => this.guard(() => this.recordClosed(this.closingLocally ? 'local' : 'end')));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.guard(() => this.onError(err)));
+    socket.on('close', () =>
+      this.guard(() => {
+        this.recordClosed(this.closingLocally ? 'local' : 'end');
+        this.socketClosed = true;
+        for (const w of [...this.socketClosedWaiters]) w();
+      }),
+    );
+  }
+
+  /** Opens the TCP (or TLS) connection. Sends nothing: the caller sends CONNECT like any other packet. */
+  static connect(opts: ClientOptions): Promise<RawClient> {
+    const epoch = opts.epoch ?? performance.now();
+    const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    return new Promise<RawClient>((resolve, reject) => {
+      const useTls = opts.tls !== undefined && opts.tls !== false;
+      const socket: net.Socket = useTls
+        ? tls.connect({
+            host: opts.host,
+            port: opts.port,
+            ...(net.isIP(opts.host) === 0 ? { servername: opts.host } : {}),
+            ...(typeof opts.tls === 'object' ? opts.tls : {}),
+          })
+        : net.connect({ host: opts.host, port: opts.port });
+      let settled = false;
+      const fail = (code: string, message: string, cause?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new ConnectError(code, opts.host, opts.port, message, cause));
+      };
+      const timer = setTimeout(() => fail('TIMEOUT', `no connection within ${timeoutMs} ms`), timeoutMs);
+      const onEarlyError = (err: NodeJS.ErrnoException): void => {
+        fail(err.code ?? (useTls ? 'TLS' : 'ERROR'), err.message, err);
+      };
+      const onEarlyClose = (): void => fail('CLOSED', 'connection closed while connecting');
+      socket.once('error', onEarlyError);
+      socket.once('close', onEarlyClose);
+      socket.once(useTls ? 'secureConnect' : 'connect', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('error', onEarlyError);
+        socket.off('close', onEarlyClose);
+        socket.setNoDelay(true);
+        const client = new RawClient(socket, opts, epoch);
+        client.note(`connected to ${opts.host}:${opts.port}${useTls ? ' (TLS)' : ''}`);
+        resolve(client);
+      });
+    });
+  }
+
+  /** Protocol level used to decode what the broker sends. */
+  get protocolVersion(): ProtocolVersion {
+    return this.decoder.protocolVersion;
+  }
+  set protocolVersion(v: ProtocolVersion) {
+    this.decoder.protocolVersion = v;
+  }
+
+  /** True once the connection is closed (by either side) or declared dead after malformed input. */
+  get closed(): boolean {
+    return this.closedEvent !== undefined;
+  }
+
+  /** Every event received so far, consumed or not. */
+  get events(): readonly ClientEvent[] {
+    return this.inbox;
+  }
+
+  /** Events not yet consumed by `next` / `expect*`. */
+  pending(): readonly ClientEvent[] {
+    return this.inbox.slice(this.cursor);
+  }
+
+  /** Milliseconds since the epoch. */
+  now(): number {
+    return performance.now() - this.epoch;
+  }
+
+  /**
+   * Encodes and writes a packet (with deliberate deviations from `overrides`). A CONNECT with protocol
+   * level 4 or 5 sets the level used to decode the broker's packets. Returns the bytes written; if the
+   * connection is already closed nothing is written and the transcript says so.
+   */
+  send(packet: Packet, opts: SendOptions = {}): Buffer {
+    if (packet.type === 'connect' && (packet.protocolVersion === 4 || packet.protocolVersion === 5)) {
+      this.decoder.protocolVersion = packet.protocolVersion;
+    }
+    const bytes = encode(packet, {
+      protocolVersion: this.decoder.protocolVersion,
+      ...(opts.overrides ? { overrides: opts.overrides } : {}),
+    });
+    const note = opts.overrides ? `overrides ${formatValue(opts.overrides)}` : undefined;
+    this.write(bytes, packet, note);
+    return bytes;
+  }
+
+  /**
+   * Writes bytes exactly as given; a string is hex (whitespace allowed). The transcript shows the packet
+   * if the bytes happen to decode strictly. A raw CONNECT that decodes sets the protocol level.
+   */
+  sendRaw(bytes: Buffer | Uint8Array | string): Buffer {
+    const buf = typeof bytes === 'string' ? parseHex(bytes) : Buffer.from(bytes);
+    const decoded = decode(buf, { protocolVersion: this.decoder.protocolVersion });
+    let packet: Packet | undefined;
+    if (decoded.ok) {
+      packet = decoded.packet;
+      if (packet.type === 'connect' && (packet.protocolVersion === 4 || packet.protocolVersion === 5)) {
+        this.decoder.protocolVersion = packet.protocolVersion;
+      }
+    }
+    this.write(buf, packet, decoded.ok ? 'raw' : `raw, does not decode: ${decoded.error.code}`);
+    return buf;
+  }
+
+  private write(bytes: Buffer, packet: Packet | undefined, note: string | undefined): void {
+    const entry: TranscriptEntry = { dir: 'out', at: this.now(), hex: toHex(bytes), client: this.name };
+    if (packet) entry.packet = packet;
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
+      entry.note = note ? `${note}; not sent: connection closed` : 'not sent: connection closed';
+      this.log.push(entry);
+      return;
+    }
+    if (note) entry.note = note;
+    this.log.push(entry);
+    this.socket.write(bytes);
+  }
+
+  /** Adds a free-text line to the transcript (scenario steps, comments). */
+  note(text: string): void {
+    this.log.push({ dir: 'event', at: this.now(), note: text, client: this.name });
+  }
+
+  /**
+   * Next unconsumed event, waiting up to `timeoutMs`; undefined on timeout, or at once when the connection
+   * is closed and every event has been consumed (nothing more can arrive).
+   */
+  async next(timeoutMs: number): Promise<ClientEvent | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const e = this.inbox[this.cursor];
+      if (e !== undefined) {
+        this.cursor++;
+        return e;
+      }
+      if (this.closed) return undefined;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return undefined;
+      await this.waitForEvent(remaining);
+    }
+  }
+
+  /**
+   * Consumes events in order: packets matching `skip` are consumed silently; the first other event must
+   * match. A 'closed' event gives reason 'closed', a 'malformed' one 'malformed' (unless a predicate accepts
+   * it), any other packet 'unexpected'.
+   */
+  async expect(match: PacketMatch | EventPredicate, opts: ExpectOptions): Promise<ExpectResult> {
+    const expected = withSkip(describeMatch(match), opts.skip);
+    const deadline = performance.now() + opts.timeoutMs;
+    for (;;) {
+      const e = await this.next(deadline - performance.now());
+      if (e === undefined) return this.noEvent(expected);
+      if (typeof match === 'function') {
+        if (safePredicate(match, e)) return { ok: true, event: e };
+        if (e.kind === 'packet' && isSkipped(e.packet, opts.skip)) continue;
+        return failure(e, expected);
+      }
+      if (e.kind === 'packet') {
+        const m = matchPacket(match, e.packet);
+        if (m.ok) return { ok: true, event: e };
+        if (isSkipped(e.packet, opts.skip)) continue;
+        const result = failure(e, expected);
+        if (e.packet.type === match.type) result.mismatches = m.mismatches;
+        return result;
+      }
+      return failure(e, expected);
+    }
+  }
+
+  /** Succeeds when the connection closes within `timeoutMs`; packets first are a failure unless skipped. */
+  async expectClosed(timeoutMs: number, opts: { skip?: Skip } = {}): Promise<ExpectResult> {
+    const expected = withSkip('connection closed', opts.skip);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const e = await this.next(deadline - performance.now());
+      if (e === undefined) return this.noEvent(expected);
+      if (e.kind === 'closed') return { ok: true, event: e };
+      if (e.kind === 'packet' && isSkipped(e.packet, opts.skip)) continue;
+      return failure(e, expected);
+    }
+  }
+
+  /** Succeeds when no event at all (packet, close, malformed bytes) arrives within `windowMs`. */
+  async expectNothing(windowMs: number): Promise<NothingResult> {
+    const e = await this.next(windowMs);
+    return e === undefined ? { ok: true } : failure(e, `nothing for ${windowMs} ms`);
+  }
+
+  /** The wire log: every packet out and in, with bytes and decoded form, and connection events. */
+  transcript(): readonly TranscriptEntry[] {
+    return this.log;
+  }
+
+  /** The transcript as report text, one line per entry. */
+  transcriptText(): string {
+    return formatTranscript(this.log, this.name);
+  }
+
+  /** Graceful close: sends FIN and waits (bounded) for the connection to close, then destroys it. */
+  async close(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    if (this.socketClosed) return;
+    if (!this.closed) this.closingLocally = true;
+    this.socket.end();
+    const closedInTime = await this.waitForSocketClose(timeoutMs);
+    if (!closedInTime) {
+      this.recordClosed('local', `no close within ${timeoutMs} ms; destroyed`);
+      this.socket.destroy();
+      await this.waitForSocketClose(timeoutMs);
+    }
+  }
+
+  /** Abrupt close: TCP reset (RST) where the platform allows it, else destroy. Returns once closed. */
+  async destroy(): Promise<void> {
+    if (this.socketClosed) return;
+    if (!this.closed) this.closingLocally = true;
+    this.recordClosed('local', 'reset by client');
+    try {
+      this.socket.resetAndDestroy();
+    } catch {
+      // TLS sockets have no TCP handle to reset.
+      this.socket.destroy();
+    }
+    await this.waitForSocketClose(DEFAULT_CLOSE_TIMEOUT_MS);
+  }
+
+  private waitForSocketClose(timeoutMs: number): Promise<boolean> {
+    if (this.socketClosed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.socketClosedWaiters.delete(onClose);
+        resolve(ok);
+      };
+      const onClose = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.socketClosedWaiters.add(onClose);
+    });
+  }
+
+  private waitForEvent(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  private push(event: ClientEvent): void {
+    this.inbox.push(event);
+    for (const w of [...this.waiters]) w();
+  }
+
+  private noEvent(expected: string): ExpectResult {
+    if (this.closedEvent) return { ok: false, reason: 'closed', expected, actual: this.closedEvent };
+    return { ok: false, reason: 'timeout', expected };
+  }
+
+  /** Socket callbacks must never throw: a bug here is recorded, not raised. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.note(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedEvent) return;
+    const events: StreamEvent[] = this.decoder.push(chunk);
+    for (const ev of events) {
+      const at = this.now();
+      if (ev.ok) {
+        this.log.push({ dir: 'in', at, hex: toHex(ev.raw), packet: ev.packet, client: this.name });
+        this.push({ kind: 'packet', at, packet: ev.packet, raw: ev.raw });
+        if (this.autoAck) this.answer(ev.packet);
+      } else {
+        this.log.push({ dir: 'in', at, hex: toHex(ev.raw), error: ev.error, client: this.name });
+        this.push({ kind: 'malformed', at, error: ev.error, raw: ev.raw });
+        // The stream cannot be resynchronised after malformed bytes; the connection is of no further use.
+        this.closingLocally = true;
+        this.recordClosed('local', 'closed by client after malformed input');
+        this.socket.destroy();
+        return;
+      }
+    }
+  }
+
+  private answer(packet: Packet): void {
+    const v5 = this.decoder.protocolVersion === 5;
+    const ack = (type: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', packetId: number): Packet =>
+      v5 ? { type, packetId, reasonCode: 0, properties: {} } : { type, packetId };
+    let reply: Packet | undefined;
+    if (packet.type === 'publish' && packet.packetId !== undefined) {
+      if (packet.qos === 1) reply = ack('puback', packet.packetId);
+      else if (packet.qos === 2) reply = ack('pubrec', packet.packetId);
+    } else if (packet.type === 'pubrel') reply = ack('pubcomp', packet.packetId);
+    else if (packet.type === 'pubrec') reply = ack('pubrel', packet.packetId);
+    if (reply) this.write(encode(reply, { protocolVersion: this.decoder.protocolVersion }), reply, 'auto');
+  }
+
+  private onError(err: NodeJS.ErrnoException): void {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      this.recordClosed(this.closingLocally ? 'local' : 'reset', err.code);
+    } else {
+      this.recordClosed(this.closingLocally ? 'local' : 'error', `${err.code ?? 'error'}: ${err.message}`);
+    }
+  }
+
+  private recordClosed(reason: 'end' | 'reset' | 'error' | 'local', detail?: string): void {
+    if (this.closedEvent) return;
+    const event: Extract<ClientEvent, { kind: 'closed' }> = { kind: 'closed', at: this.now(), reason };
+    if (detail !== undefined) event.detail = detail;
+    this.closedEvent = event;
+    this.log.push({
+      dir: 'event',
+      at: event.at,
+      note: `closed (${reason}${detail ? `: ${detail}` : ''})`,
+      client: this.name,
+    });
+    this.push(event);
+  }
+}
+
+function safePredicate(fn: EventPredicate, e: ClientEvent): boolean {
+  try {
+    return fn(e);
+  } catch {
+    return false;
+  }
+}
+
+function isSkipped(packet: Packet, skip: Skip | undefined): boolean {
+  if (!skip) return false;
+  return skip.some((s) => (typeof s === 'string' ? s === packet.type : matchPacket(s, packet).ok));
+}
+
+function withSkip(expected: string, skip: Skip | undefined): string {
+  if (!skip || skip.length === 0) return expected;
+  const parts = skip.map((s) => (typeof s === 'string' ? s.toUpperCase() : describeMatch(s)));
+  return `${expected} (skipping ${parts.join(', ')})`;
+}
+
+function failure(e: ClientEvent, expected: string): ExpectFailure {
+  const reason = e.kind === 'packet' ? 'unexpected' : e.kind;
+  return { ok: false, reason, expected, actual: e };
+}
+
+/** Human text for an expect failure: `expected X, got Y` plus field mismatches. */
+export function describeFailure(result: ExpectResult | NothingResult): string {
+  if (result.ok) return 'ok';
+  const actual = result.actual ? describeEvent(result.actual) : `nothing (${result.reason})`;
+  const lines = [`Expected: ${result.expected}`, `Actual:   ${actual}`];
+  for (const m of result.mismatches ?? []) lines.push(`  - ${m}`);
+  return lines.join('\n');
+}
