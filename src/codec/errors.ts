@@ -58,7 +58,11 @@ export type DecodeErrorCode =
   /** PUBLISH topic name contains a wildcard character. */
   | 'TOPIC_NAME_WILDCARD'
   /** Topic name or filter is empty where the spec requires at least one character. */
-  | 'EMPTY_TOPIC';
+  | 'EMPTY_TOPIC'
+  /** A reason/return code that the packet type may not carry. */
+  | 'INVALID_REASON_CODE'
+  /** A defect in the decoder itself; never expected, the fuzz properties assert it never happens. */
+  | 'INTERNAL_ERROR';
 
 export interface DecodeError {
   code: DecodeErrorCode;
