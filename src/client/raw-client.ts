@@ -85,7 +85,14 @@ export class RawClient {
       maxPacketSize: opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
     });
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('end', () => this.guard(() => this.recordClosed(this.closingLocally ? 'local' : 'end')));
+    socket.on('end', () =>
+      this.guard(() => {
+        // Bytes of an unfinished packet at FIN are worth a line in a report: the broker cut a packet short.
+        const pending = this.decoder.buffered;
+        const detail = pending > 0 ? `${pending} byte(s) of an incomplete packet pending` : undefined;
+        this.recordClosed(this.closingLocally ? 'local' : 'end', detail);
+      }),
+    );
     socket.on('error', (err: NodeJS.ErrnoException) => this.guard(() => this.onError(err)));
     socket.on('close', () =>
       this.guard(() => {
@@ -313,13 +320,18 @@ export class RawClient {
   /** Abrupt close: TCP reset (RST) where the platform allows it, else destroy. Returns once closed. */
   async destroy(): Promise<void> {
     if (this.socketClosed) return;
-    if (!this.closed) this.closingLocally = true;
-    this.recordClosed('local', 'reset by client');
-    try {
-      this.socket.resetAndDestroy();
-    } catch {
-      // TLS sockets have no TCP handle to reset.
+    if (this.closed || this.socket.readableEnded || this.socket.writableEnded) {
+      // Already half or fully closed: a reset on a shutting-down handle may never report back.
       this.socket.destroy();
+    } else {
+      this.closingLocally = true;
+      this.recordClosed('local', 'reset by client');
+      try {
+        this.socket.resetAndDestroy();
+      } catch {
+        // TLS sockets have no TCP handle to reset.
+        this.socket.destroy();
+      }
     }
     await this.waitForSocketClose(DEFAULT_CLOSE_TIMEOUT_MS);
   }
