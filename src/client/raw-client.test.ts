@@ -22,6 +22,7 @@ const PUBLISH_Q3 = Buffer.from('3607' + '0003612f62' + '6869', 'hex');
 class TestServer {
   readonly server = net.createServer();
   private readonly sockets: net.Socket[] = [];
+  private readonly all = new Set<net.Socket>();
   private readonly waiting: Array<(s: net.Socket) => void> = [];
   received = Buffer.alloc(0);
   private readonly dataWaiters = new Set<() => void>();
@@ -31,6 +32,7 @@ class TestServer {
   async listen(): Promise<number> {
     this.server.on('connection', (s) => {
       s.setNoDelay(true);
+      this.all.add(s);
       s.on('data', (d: Buffer) => {
         this.received = Buffer.concat([this.received, d]);
         for (const w of [...this.dataWaiters]) w();
@@ -79,9 +81,8 @@ class TestServer {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.server.close();
-    this.server.closeAllConnections?.();
+    for (const s of this.all) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
