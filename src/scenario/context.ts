@@ -1,0 +1,168 @@
+import { performance } from 'node:perf_hooks';
+import type { ConnectionOptions } from 'node:tls';
+import { type ClientEvent, isConnectError, RawClient } from '../client/index.js';
+import type { Packet, ProtocolVersion } from '../codec/index.js';
+import { CaseSkipped, HarnessError } from './errors.js';
+import type { ConnectSpec, ProtocolName, SourcePos } from './model.js';
+import type { Templater } from './template.js';
+
+export interface Target {
+  host: string;
+  port: number;
+  tls?: boolean | ConnectionOptions;
+}
+
+/**
+ * One named client of a case: the raw client plus a stash of events that convenience steps (publish,
+ * subscribe, ...) passed over while waiting for their acknowledgement, so later `expect` steps still see
+ * them in arrival order.
+ */
+export class CaseClient {
+  private readonly stash: ClientEvent[] = [];
+  private nextPacketId = 1;
+  /** The CONNECT options last used, for `reconnect`. */
+  connectSpec: ConnectSpec = {};
+
+  constructor(
+    readonly name: string,
+    readonly raw: RawClient,
+  ) {}
+
+  /** Next event: stashed ones first. */
+  async take(timeoutMs: number): Promise<ClientEvent | undefined> {
+    const s = this.stash.shift();
+    if (s) return s;
+    return this.raw.next(Math.max(0, timeoutMs));
+  }
+
+  /** Puts events back at the front, in order. */
+  unshift(...events: ClientEvent[]): void {
+    this.stash.unshift(...events);
+  }
+
+  /**
+   * Waits for a packet accepted by `pred`, stashing other packets; a close or malformed input ends the wait
+   * (and stays visible to later steps). Returns the matching packet or the event that ended the wait.
+   */
+  async waitFor(
+    pred: (p: Packet) => boolean,
+    timeoutMs: number,
+  ): Promise<{ packet: Packet } | { event: ClientEvent } | { timeout: true }> {
+    const deadline = performance.now() + timeoutMs;
+    const passed: ClientEvent[] = [];
+    try {
+      // Look at stashed events first, without losing their order.
+      for (let i = 0; i < this.stash.length; i++) {
+        const e = this.stash[i]!;
+        if (e.kind === 'packet' && pred(e.packet)) {
+          this.stash.splice(i, 1);
+          return { packet: e.packet };
+        }
+        if (e.kind !== 'packet') return { event: e };
+      }
+      for (;;) {
+        const e = await this.raw.next(deadline - performance.now());
+        if (!e) return { timeout: true };
+        if (e.kind === 'packet' && pred(e.packet)) return { packet: e.packet };
+        passed.push(e);
+        if (e.kind !== 'packet') return { event: e };
+      }
+    } finally {
+      this.stash.push(...passed);
+    }
+  }
+
+  packetId(): number {
+    const id = this.nextPacketId;
+    this.nextPacketId = (this.nextPacketId % 65535) + 1;
+    return id;
+  }
+
+  get closed(): boolean {
+    return this.raw.closed && this.stash.every((e) => e.kind === 'packet');
+  }
+}
+
+export interface CaseRuntimeOptions {
+  target: Target;
+  protocol: ProtocolName;
+  stepTimeoutMs: number;
+  templater: Templater;
+  signal: AbortSignal;
+  username?: string;
+  password?: string;
+  /** Shared clock for all of the case's transcripts. */
+  epoch: number;
+}
+
+/** What steps see while a case runs. */
+export class CaseContext {
+  readonly clients = new Map<string, CaseClient>();
+  /** Every raw client ever opened, for the wire log and cleanup (reconnect replaces the named one). */
+  readonly allClients: RawClient[] = [];
+  readonly version: ProtocolVersion;
+
+  constructor(readonly opts: CaseRuntimeOptions) {
+    this.version = opts.protocol === '5.0' ? 5 : 4;
+  }
+
+  get protocol(): ProtocolName {
+    return this.opts.protocol;
+  }
+
+  get stepTimeoutMs(): number {
+    return this.opts.stepTimeoutMs;
+  }
+
+  render<T>(v: T): T {
+    return this.opts.templater.value(v);
+  }
+
+  client(name: string, pos: SourcePos): CaseClient {
+    const c = this.clients.get(name);
+    if (!c) {
+      throw new HarnessError(
+        'BAD_STEP',
+        `${pos.file}:${pos.line}:${pos.col}: no client "${name}" is connected yet (add a connect step)`,
+      );
+    }
+    return c;
+  }
+
+  /** Opens a TCP/TLS connection for client `name`; refused connections are harness errors. */
+  async open(name: string): Promise<CaseClient> {
+    if (this.opts.signal.aborted) throw new HarnessError('INTERRUPTED', 'run interrupted');
+    let raw: RawClient;
+    try {
+      raw = await RawClient.connect({
+        host: this.opts.target.host,
+        port: this.opts.target.port,
+        ...(this.opts.target.tls ? { tls: this.opts.target.tls } : {}),
+        protocolVersion: this.version,
+        name,
+        epoch: this.opts.epoch,
+        connectTimeoutMs: this.opts.stepTimeoutMs,
+        // Generous for conformance, small enough that a 256 MB announcement cannot blow up memory.
+        maxPacketSize: 1024 * 1024,
+      });
+    } catch (err) {
+      if (isConnectError(err)) {
+        throw new HarnessError('TARGET_UNREACHABLE', err.message);
+      }
+      throw err;
+    }
+    this.allClients.push(raw);
+    const c = new CaseClient(name, raw);
+    this.clients.set(name, c);
+    return c;
+  }
+
+  skip(reason: string): never {
+    throw new CaseSkipped(reason);
+  }
+
+  /** Closes every connection, abruptly: a case never waits on a broker to finish. */
+  async closeAll(): Promise<void> {
+    await Promise.all(this.allClients.map((c) => c.destroy().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,184 @@
+import type { PacketMatch } from '../client/types.js';
+import type { EncodeOverrides, PacketType, Properties, QoS } from '../codec/index.js';
+import type { ProtocolName } from './statements/index.js';
+
+export type { ProtocolName };
+
+/** How binding the checked behaviour is: must -> failed, should -> non-strict, info -> informational. */
+export type CaseLevel = 'must' | 'should' | 'info';
+
+export type Verdict = 'passed' | 'failed' | 'non-strict' | 'info' | 'skipped' | 'error';
+
+export const ALL_PROTOCOLS: readonly ProtocolName[] = ['3.1.1', '5.0'];
+
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface ScenarioFile {
+  file: string;
+  section: string;
+  title: string;
+  cases: ScenarioCase[];
+}
+
+export interface ScenarioCase {
+  /** `<section>/<slug>`, stable across edits of the file. */
+  id: string;
+  section: string;
+  title: string;
+  description?: string;
+  /** Statement ids checked, per protocol (the same rule has different ids in 3.1.1 and 5.0). */
+  statements: Partial<Record<ProtocolName, string[]>>;
+  level: CaseLevel;
+  protocols: ProtocolName[];
+  steps: Step[];
+  /** Whole-case bound; defaults to the runner's. */
+  timeoutMs?: number;
+  pos: SourcePos;
+}
+
+interface StepBase {
+  pos: SourcePos;
+  /** Protocols this step applies to (default: all the case's). */
+  protocols?: ProtocolName[];
+}
+
+export interface WillSpec {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties?: Properties;
+}
+
+export interface ConnectSpec {
+  clientId?: string;
+  clean?: boolean;
+  keepAlive?: number;
+  username?: string;
+  password?: Buffer;
+  /** Use the run's --username/--password when the step names none (default true). */
+  credentials?: boolean;
+  will?: WillSpec;
+  properties?: Properties;
+  /** Protocol level byte written in CONNECT (default: the case's protocol). */
+  protocolLevel?: number;
+  protocolName?: string;
+  overrides?: EncodeOverrides;
+  /** Partial CONNACK match; when given, a mismatch is a conformance failure. `false`: do not wait. */
+  connack?: Record<string, unknown> | false;
+}
+
+export interface ConnectStep extends StepBase, ConnectSpec {
+  kind: 'connect';
+  as: string;
+}
+
+export interface ReconnectStep extends StepBase, ConnectSpec {
+  kind: 'reconnect';
+  as: string;
+}
+
+export interface SendStep extends StepBase {
+  kind: 'send';
+  as: string;
+  packet?: Record<string, unknown> & { type: PacketType };
+  hex?: Buffer;
+  overrides?: EncodeOverrides;
+}
+
+export interface PublishStep extends StepBase {
+  kind: 'publish';
+  as: string;
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  dup: boolean;
+  packetId?: number;
+  properties?: Properties;
+  /** Complete the QoS 1/2 exchange (default true). */
+  ack: boolean;
+}
+
+export interface SubscriptionSpec {
+  topic: string;
+  qos: QoS;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: 0 | 1 | 2;
+}
+
+export interface SubscribeStep extends StepBase {
+  kind: 'subscribe';
+  as: string;
+  filters: SubscriptionSpec[];
+  packetId?: number;
+  properties?: Properties;
+  ack: boolean;
+  /** A grant lower than requested turns the case to skipped unless this is true. */
+  allowDowngrade: boolean;
+}
+
+export interface UnsubscribeStep extends StepBase {
+  kind: 'unsubscribe';
+  as: string;
+  filters: string[];
+  packetId?: number;
+  properties?: Properties;
+  ack: boolean;
+}
+
+export interface DisconnectStep extends StepBase {
+  kind: 'disconnect';
+  as: string;
+  reasonCode?: number;
+  properties?: Properties;
+}
+
+export interface CloseStep extends StepBase {
+  kind: 'close';
+  as: string;
+  /** true (default): TCP reset, as a crashed client; false: orderly FIN. */
+  abrupt: boolean;
+}
+
+export type Expectation =
+  | { kind: 'packet'; match: PacketMatch }
+  | { kind: 'closed' }
+  | { kind: 'nothing'; ms: number }
+  /** The first event decides which alternative applies; an alternative may be a sequence. */
+  | { kind: 'oneOf'; options: Expectation[][] }
+  | { kind: 'allOf'; matches: PacketMatch[] };
+
+export interface ExpectStep extends StepBase {
+  kind: 'expect';
+  as: string;
+  expectation: Expectation;
+  /** Time bound for the expectation (default: the step timeout). */
+  within?: number;
+  /** Packet types consumed and ignored while waiting. */
+  skip?: PacketType[];
+}
+
+export interface WaitStep extends StepBase {
+  kind: 'wait';
+  ms: number;
+}
+
+export type Step =
+  | ConnectStep
+  | ReconnectStep
+  | SendStep
+  | PublishStep
+  | SubscribeStep
+  | UnsubscribeStep
+  | DisconnectStep
+  | CloseStep
+  | ExpectStep
+  | WaitStep;
+
+export type StepKind = Step['kind'];

@@ -1,0 +1,184 @@
+import { describeEvent, describeMatch, describePacket, matchPacket } from '../../client/match.js';
+import type { ConnectPacket, Packet, Properties, QoS } from '../../codec/index.js';
+import type { CaseClient, CaseContext } from '../context.js';
+import { ExpectationFailure, HarnessError } from '../errors.js';
+import type { ConnectSpec, ConnectStep, SourcePos } from '../model.js';
+import { S, type Schema } from '../schema.js';
+import { hex2, overridesSchema, packetFieldsSchema, propertiesSchema, toOverrides } from './common.js';
+import type { StepDefinition } from './types.js';
+
+export const connectFields: Record<string, Schema> = {
+  as: S.string,
+  clientId: S.string,
+  clean: S.bool,
+  keepAlive: S.int(0, 65535),
+  username: S.string,
+  password: S.bytes,
+  credentials: S.bool,
+  will: S.object({
+    topic: S.req(S.string),
+    payload: S.bytes,
+    qos: S.int(0, 3),
+    retain: S.bool,
+    properties: propertiesSchema,
+  }),
+  properties: propertiesSchema,
+  protocolLevel: S.int(0, 255),
+  protocolName: S.string,
+  overrides: overridesSchema,
+  connack: {
+    t: 'union',
+    describe: 'false (do not wait) or a map of CONNACK fields',
+    of: [
+      { when: (n) => (n as { value?: unknown } | null)?.value === false, schema: S.bool },
+      { when: () => true, schema: packetFieldsSchema('connack') },
+    ],
+  },
+};
+
+export function toConnectSpec(v: Record<string, unknown>): ConnectSpec {
+  const spec: ConnectSpec = { ...(v as ConnectSpec) };
+  delete (spec as { as?: string }).as;
+  if (v.overrides) spec.overrides = toOverrides(v.overrides as Record<string, unknown>);
+  if (v.will) {
+    const w = v.will as Record<string, unknown>;
+    spec.will = {
+      topic: w.topic as string,
+      payload: (w.payload as Buffer | undefined) ?? Buffer.alloc(0),
+      qos: ((w.qos as number | undefined) ?? 0) as QoS,
+      retain: (w.retain as boolean | undefined) ?? false,
+      ...(w.properties ? { properties: w.properties as Properties } : {}),
+    };
+  }
+  return spec;
+}
+
+export const connectStep: StepDefinition<ConnectStep> = {
+  kind: 'connect',
+  schema: S.object({ ...connectFields, as: S.req(S.string) }),
+  build(v, pos) {
+    return { kind: 'connect', as: v.as as string, pos, ...toConnectSpec(v) };
+  },
+  async run(step, ctx) {
+    const spec = ctx.render(stripStep(step));
+    await openAndConnect(ctx, step.as, spec, step.pos);
+  },
+};
+
+function stripStep(
+  step: ConnectStep | (ConnectSpec & { kind: string; as: string; pos: SourcePos }),
+): ConnectSpec {
+  const { kind: _k, as: _a, pos: _p, protocols: _pr, ...spec } = step as ConnectStep;
+  return spec;
+}
+
+/** Opens a connection for `name`, sends CONNECT built from `spec` and handles the CONNACK. */
+export async function openAndConnect(
+  ctx: CaseContext,
+  name: string,
+  spec: ConnectSpec,
+  pos: SourcePos,
+): Promise<CaseClient> {
+  const client = await ctx.open(name);
+  const clientId = spec.clientId ?? ctx.render(`{client:${name}}`);
+  // Remember what was used so `reconnect` repeats it (minus the one-off CONNACK expectation).
+  const { connack: _c, ...remembered } = spec;
+  client.connectSpec = { ...remembered, clientId };
+  const packet = buildConnect(ctx, spec, clientId);
+  client.raw.note(`step connect (${pos.file}:${pos.line})`);
+  client.raw.send(packet, spec.overrides ? { overrides: spec.overrides } : {});
+  if (spec.connack === false) return client;
+  await awaitConnack(ctx, client, spec);
+  return client;
+}
+
+export function buildConnect(ctx: CaseContext, spec: ConnectSpec, clientId: string): ConnectPacket {
+  const v5 = ctx.version === 5;
+  const useRunCredentials = spec.credentials !== false;
+  const username = spec.username ?? (useRunCredentials ? ctx.opts.username : undefined);
+  const password =
+    spec.password ??
+    (useRunCredentials && ctx.opts.password !== undefined ? Buffer.from(ctx.opts.password) : undefined);
+  const packet: ConnectPacket = {
+    type: 'connect',
+    protocolName: spec.protocolName ?? 'MQTT',
+    protocolVersion: spec.protocolLevel ?? ctx.version,
+    clean: spec.clean ?? true,
+    keepAlive: spec.keepAlive ?? 60,
+    clientId,
+  };
+  if (spec.will) {
+    packet.will = { ...spec.will };
+    if (v5) packet.will.properties = spec.will.properties ?? {};
+    else delete packet.will.properties;
+  }
+  if (username !== undefined) packet.username = username;
+  if (password !== undefined) packet.password = password;
+  if (v5) packet.properties = spec.properties ?? {};
+  return packet;
+}
+
+/** CONNACK codes that mean "this broker does not do what the case needs" rather than a violation. */
+function declined(ctx: CaseContext, spec: ConnectSpec, code: number): string | undefined {
+  if (ctx.version === 5) {
+    if (code === 0x84) return 'the broker refuses MQTT 5.0 (CONNACK 0x84 Unsupported Protocol Version)';
+    if (code === 0x9b && spec.will && spec.will.qos > 0)
+      return `the broker does not support will QoS ${spec.will.qos} (CONNACK 0x9B)`;
+    if (code === 0x9a && spec.will?.retain)
+      return 'the broker does not support retained wills (CONNACK 0x9A)';
+    return undefined;
+  }
+  if (code === 0x01) return 'the broker refuses MQTT 3.1.1 (CONNACK return code 0x01)';
+  return undefined;
+}
+
+async function awaitConnack(ctx: CaseContext, client: CaseClient, spec: ConnectSpec): Promise<void> {
+  const timeout = ctx.stepTimeoutMs;
+  const got = await client.waitFor((p) => p.type === 'connack', timeout);
+  const explicit = spec.connack && typeof spec.connack === 'object' ? spec.connack : undefined;
+  const expectedText = explicit
+    ? describeMatch({ type: 'connack', ...explicit })
+    : 'CONNACK {reasonCode: 0x00}';
+  if (!('packet' in got)) {
+    const actual = 'event' in got ? describeEvent(got.event) : `nothing within ${timeout} ms`;
+    if (explicit) {
+      throw new ExpectationFailure(`${client.name}: no CONNACK`, expectedText, actual);
+    }
+    throw new HarnessError(
+      'NO_CONNACK',
+      `${client.name}: the target did not answer a valid CONNECT with a CONNACK`,
+      expectedText,
+      actual,
+    );
+  }
+  const connack = got.packet as Extract<Packet, { type: 'connack' }>;
+  if (explicit) {
+    const m = matchPacket({ type: 'connack', ...explicit }, connack);
+    if (!m.ok) {
+      const reason = declined(ctx, spec, connack.reasonCode);
+      if (reason && (explicit as { reasonCode?: number }).reasonCode === undefined) ctx.skip(reason);
+      throw new ExpectationFailure(
+        `${client.name}: CONNACK differs: ${m.mismatches.join('; ')}`,
+        expectedText,
+        describePacket(connack),
+      );
+    }
+    return;
+  }
+  if (connack.reasonCode === 0) return;
+  const reason = declined(ctx, spec, connack.reasonCode);
+  if (reason) ctx.skip(reason);
+  const hint =
+    connack.reasonCode === 0x04 ||
+    connack.reasonCode === 0x05 ||
+    connack.reasonCode === 0x86 ||
+    connack.reasonCode === 0x87
+      ? '; pass --username/--password if the broker requires credentials'
+      : '';
+  throw new HarnessError(
+    'CONNECT_REFUSED',
+    `${client.name}: the broker refused CONNECT with ${hex2(connack.reasonCode)}${hint}`,
+    expectedText,
+    describePacket(connack),
+  );
+}

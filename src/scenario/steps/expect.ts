@@ -1,0 +1,265 @@
+import { performance } from 'node:perf_hooks';
+import { isSeq } from 'yaml';
+import { describeEvent, describeMatch, matchPacket } from '../../client/match.js';
+import type { ClientEvent, PacketMatch } from '../../client/types.js';
+import type { Packet, PacketType } from '../../codec/index.js';
+import type { CaseClient, CaseContext } from '../context.js';
+import { ExpectationFailure } from '../errors.js';
+import type { Expectation, ExpectStep } from '../model.js';
+import { S, type Schema } from '../schema.js';
+import { PACKET_TYPES, packetFieldsSchema } from './common.js';
+import type { StepDefinition } from './types.js';
+
+/**
+ * The body of one expectation: exactly one of `packet: {type, ...}`, a packet type as key
+ * (`publish: {...}`, `pingresp: {}`), `closed: true`, `nothing: <ms>`, `oneOf: [...]`, `allOf: [...]`.
+ */
+function expectationProps(depth: number): Record<string, Schema> {
+  const props: Record<string, Schema> = {};
+  for (const type of PACKET_TYPES) props[type] = packetFieldsSchema(type);
+  props.packet = {
+    t: 'union',
+    describe: 'a map with "type" and that packet\'s fields',
+    of: PACKET_TYPES.map((type) => ({
+      when: (n: unknown) => typeKey(n) === type,
+      schema: packetFieldsSchema(type, { type: S.req(S.enum(type)) }),
+    })),
+  };
+  props.closed = { t: 'boolean' };
+  props.nothing = S.int(1, 600_000);
+  if (depth < 2) {
+    const alternative: Schema = {
+      t: 'union',
+      describe: 'an expectation or a list of expectations (a sequence)',
+      of: [
+        { when: (n) => isSeq(n), schema: S.array(S.object(expectationProps(depth + 1)), 1) },
+        { when: () => true, schema: S.object(expectationProps(depth + 1)) },
+      ],
+    };
+    props.oneOf = S.array(alternative, 2);
+    props.allOf = S.array(S.object(packetOnlyProps()), 1);
+  }
+  return props;
+}
+
+function packetOnlyProps(): Record<string, Schema> {
+  const props: Record<string, Schema> = {};
+  for (const type of PACKET_TYPES) props[type] = packetFieldsSchema(type);
+  return props;
+}
+
+function typeKey(node: unknown): unknown {
+  const items = (node as { items?: Array<{ key?: { value?: unknown }; value?: { value?: unknown } }> }).items;
+  if (!Array.isArray(items)) return undefined;
+  return items.find((p) => p.key?.value === 'type')?.value?.value;
+}
+
+const EXPECTATION_KEYS = ['packet', 'closed', 'nothing', 'oneOf', 'allOf', ...PACKET_TYPES];
+
+/** Converts one validated expectation body; returns an error text if it is not exactly one expectation. */
+export function toExpectation(v: Record<string, unknown>): Expectation | string {
+  const keys = Object.keys(v).filter((k) => EXPECTATION_KEYS.includes(k));
+  if (keys.length !== 1) {
+    return `expect: give exactly one of packet, <packet type>, closed, nothing, oneOf, allOf (found ${
+      keys.length === 0 ? 'none' : keys.join(', ')
+    })`;
+  }
+  const key = keys[0]!;
+  const value = v[key];
+  if (key === 'closed') {
+    return value === true ? { kind: 'closed' } : 'expect: "closed" must be true';
+  }
+  if (key === 'nothing') return { kind: 'nothing', ms: value as number };
+  if (key === 'packet') return { kind: 'packet', match: value as PacketMatch };
+  if (key === 'oneOf') {
+    const options: Expectation[][] = [];
+    for (const alt of value as Array<Record<string, unknown> | Array<Record<string, unknown>>>) {
+      const seq: Expectation[] = [];
+      for (const item of Array.isArray(alt) ? alt : [alt]) {
+        const e = toExpectation(item);
+        if (typeof e === 'string') return e;
+        seq.push(e);
+      }
+      options.push(seq);
+    }
+    return { kind: 'oneOf', options };
+  }
+  if (key === 'allOf') {
+    const matches: PacketMatch[] = [];
+    for (const item of value as Array<Record<string, unknown>>) {
+      const e = toExpectation(item);
+      if (typeof e === 'string') return e;
+      if (e.kind !== 'packet') return 'expect: allOf lists packets only';
+      matches.push(e.match);
+    }
+    return { kind: 'allOf', matches };
+  }
+  return { kind: 'packet', match: { type: key as PacketType, ...(value as object) } };
+}
+
+export const expectStep: StepDefinition<ExpectStep> = {
+  kind: 'expect',
+  schema: S.object({
+    as: S.req(S.string),
+    within: S.int(1, 600_000),
+    skip: S.array(S.enum(...PACKET_TYPES)),
+    ...expectationProps(0),
+  }),
+  check(v) {
+    const e = toExpectation(v);
+    return typeof e === 'string' ? e : undefined;
+  },
+  build(v, pos) {
+    const expectation = toExpectation(v) as Expectation;
+    const step: ExpectStep = { kind: 'expect', as: v.as as string, pos, expectation };
+    if (v.within !== undefined) step.within = v.within as number;
+    if (v.skip) step.skip = v.skip as PacketType[];
+    return step;
+  },
+  async run(step, ctx) {
+    const client = ctx.client(step.as, step.pos);
+    const bound = step.within ?? ctx.stepTimeoutMs;
+    const expectation = ctx.render(step.expectation);
+    const deadline = performance.now() + bound;
+    const ev = new Evaluator(ctx, client, step.skip ?? [], bound);
+    await ev.run(expectation, deadline);
+  },
+};
+
+/** Describes an expectation for "Expected:" lines. */
+export function describeExpectation(e: Expectation): string {
+  switch (e.kind) {
+    case 'packet':
+      return describeMatch(e.match);
+    case 'closed':
+      return 'connection closed';
+    case 'nothing':
+      return `nothing for ${e.ms} ms`;
+    case 'oneOf':
+      return `one of: ${e.options.map((seq) => seq.map(describeExpectation).join(' then ')).join(' | ')}`;
+    case 'allOf':
+      return `all of (any order): ${e.matches.map((m) => describeMatch(m)).join(', ')}`;
+  }
+}
+
+/**
+ * Packets a broker may send just before closing: in 5.0 a DISCONNECT or a refusing CONNACK
+ * [MQTT-4.13.2-1], in 3.1.1 a refusing CONNACK. They do not make a `closed` expectation fail.
+ */
+function allowedBeforeClose(ctx: CaseContext, p: Packet): boolean {
+  if (p.type === 'connack') return p.reasonCode !== 0 && (ctx.version === 4 || p.reasonCode >= 0x80);
+  return ctx.version === 5 && p.type === 'disconnect';
+}
+
+class Evaluator {
+  constructor(
+    private readonly ctx: CaseContext,
+    private readonly client: CaseClient,
+    private readonly skip: PacketType[],
+    private readonly bound: number,
+  ) {}
+
+  private fail(e: Expectation, actual: ClientEvent | undefined, extra?: string[]): never {
+    const expected = describeExpectation(e);
+    const actualText = actual
+      ? describeEvent(actual)
+      : e.kind === 'nothing'
+        ? 'nothing'
+        : `nothing within ${this.bound} ms`;
+    const detail = extra && extra.length > 0 ? ` (${extra.join('; ')})` : '';
+    throw new ExpectationFailure(`${this.client.name}: expected ${expected}${detail}`, expected, actualText);
+  }
+
+  /** Next event not in the skip list, or undefined at the deadline. */
+  private async take(deadline: number): Promise<ClientEvent | undefined> {
+    for (;;) {
+      const e = await this.client.take(deadline - performance.now());
+      if (!e) return undefined;
+      if (e.kind === 'packet' && this.skip.includes(e.packet.type)) continue;
+      return e;
+    }
+  }
+
+  async run(e: Expectation, deadline: number): Promise<void> {
+    switch (e.kind) {
+      case 'packet': {
+        const ev = await this.take(deadline);
+        if (ev?.kind === 'packet') {
+          const m = matchPacket(e.match, ev.packet);
+          if (m.ok) return;
+          this.fail(e, ev, ev.packet.type === e.match.type ? m.mismatches : undefined);
+        }
+        this.fail(e, ev);
+        break;
+      }
+      case 'closed': {
+        for (;;) {
+          const ev = await this.take(deadline);
+          if (ev?.kind === 'closed') return;
+          if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, ev.packet)) continue;
+          this.fail(e, ev);
+        }
+      }
+      case 'nothing': {
+        const ev = await this.take(performance.now() + e.ms);
+        if (ev) this.fail(e, ev);
+        return;
+      }
+      case 'allOf': {
+        const missing = [...e.matches];
+        while (missing.length > 0) {
+          const ev = await this.take(deadline);
+          if (ev?.kind !== 'packet') {
+            this.fail(e, ev, [`still missing ${missing.map((m) => describeMatch(m)).join(', ')}`]);
+          }
+          const i = missing.findIndex((m) => matchPacket(m, ev.packet).ok);
+          if (i < 0) this.fail(e, ev, ['a packet that matches none of the expected']);
+          missing.splice(i, 1);
+        }
+        return;
+      }
+      case 'oneOf': {
+        // The first event decides which alternative is being followed.
+        const waitsForNothing = e.options.some((seq) => seq[0]?.kind === 'nothing');
+        const window = e.options.reduce(
+          (ms, seq) => (seq[0]?.kind === 'nothing' ? Math.max(ms, seq[0].ms) : ms),
+          0,
+        );
+        const ev = await this.take(waitsForNothing ? performance.now() + window : deadline);
+        for (const seq of e.options) {
+          const first = seq[0]!;
+          const accepted = this.accepts(first, ev);
+          if (accepted === false) continue;
+          if (accepted === 'partial') await this.run(first, deadline);
+          for (const rest of seq.slice(1)) await this.run(rest, deadline);
+          return;
+        }
+        this.fail(e, ev);
+      }
+    }
+  }
+
+  /** Whether `ev` starts alternative `first`: fully satisfied, partially (closing sequence), or not. */
+  private accepts(first: Expectation, ev: ClientEvent | undefined): boolean | 'partial' {
+    switch (first.kind) {
+      case 'nothing':
+        return ev === undefined;
+      case 'closed':
+        if (ev?.kind === 'closed') return true;
+        if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, ev.packet)) return 'partial';
+        return false;
+      case 'packet':
+        return ev?.kind === 'packet' && matchPacket(first.match, ev.packet).ok;
+      case 'allOf': {
+        if (ev?.kind !== 'packet') return false;
+        const i = first.matches.findIndex((m) => matchPacket(m, ev.packet).ok);
+        if (i < 0) return false;
+        // Put the event back so the allOf evaluation sees it.
+        this.client.unshift(ev);
+        return 'partial';
+      }
+      case 'oneOf':
+        return false;
+    }
+  }
+}
