@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { QoS, Will } from '../src/codec/index.js';
+import { ReasonCode } from '../src/codec/index.js';
+import { Acl } from './acl.js';
+import { type BrokerConfig, type ResolvedLimits, resolveLimits } from './config.js';
+import { Connection } from './connection.js';
+import type { Logger } from './logger.js';
+import { type Message, messageFromWill, retainedCopy } from './message.js';
+import { RetainedStore } from './retained-store.js';
+import type { Session, SubEntry } from './session.js';
+import { TopicTree } from './topic-tree.js';
+
+/** setTimeout's ceiling; longer expiries are simply never timed out. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Broker state shared by all connections: sessions, subscriptions, retained messages. */
+export class Broker {
+  readonly limits: ResolvedLimits;
+  readonly acl: Acl;
+  readonly sessions = new Map<string, Session>();
+  readonly connections = new Set<Connection>();
+  readonly tree = new TopicTree();
+  readonly retained = new RetainedStore();
+  readonly servers: Server[] = [];
+  closing = false;
+  private epoch = 0;
+  private readonly targets: Session[] = [];
+  private routing: { msg: Message; epoch: number } = { msg: undefined as unknown as Message, epoch: 0 };
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+  ) {
+    this.limits = resolveLimits(config);
+    this.acl = new Acl(config.acl);
+  }
+
+  createTcpServer(): Server {
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.servers.push(server);
+    return server;
+  }
+
+  accept(socket: Socket): void {
+    if (this.closing || this.connections.size >= this.limits.maxConnections) {
+      this.log.warn(
+        `connection limit ${this.limits.maxConnections} reached, refusing ${socket.remoteAddress}`,
+      );
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this);
+    this.connections.add(conn);
+    this.log.debug(`conn ${conn.id} accepted from ${socket.remoteAddress}:${socket.remotePort}`);
+  }
+
+  assignClientId(): string {
+    // Unique server-assigned identifier [MQTT-3.1.3-6].
+    let id: string;
+    do id = `mqtt-conform-${randomBytes(8).toString('hex')}`;
+    while (this.sessions.has(id));
+    return id;
+  }
+
+  private readonly visit = (e: SubEntry): void => {
+    const msg = this.routing.msg;
+    const s = e.session;
+    // No Local: not back to the publishing client [MQTT-3.8.3-3].
+    if (e.noLocal && s.clientId === msg.origin) return;
+    if (s.matchEpoch !== this.routing.epoch) {
+      if (this.acl.enabled && !this.acl.canReceive({ clientId: s.clientId, username: s.username }, msg.topic))
+        return;
+      s.matchEpoch = this.routing.epoch;
+      s.matchQos = e.qos;
+      s.matchRap = e.retainAsPublished;
+      s.matchSubIds = e.subscriptionId === undefined ? undefined : [e.subscriptionId];
+      this.targets.push(s);
+      return;
+    }
+    // Overlapping subscriptions of one session: one copy at the highest granted QoS [MQTT-3.3.5-1]
+    // [MQTT-3.3.4-2], carrying every subscription identifier [MQTT-3.3.4-4].
+    if (e.qos > s.matchQos) s.matchQos = e.qos;
+    if (e.retainAsPublished) s.matchRap = true;
+    if (e.subscriptionId !== undefined) {
+      if (s.matchSubIds === undefined) s.matchSubIds = [e.subscriptionId];
+      else s.matchSubIds.push(e.subscriptionId);
+    }
+  };
+
+  /** Routes an application message to every matching session and updates the retained store. */
+  publish(msg: Message): void {
+    if (msg.retain) this.retained.set(msg.payload.length === 0 ? msg : retainedCopy(msg));
+    const epoch = ++this.epoch;
+    this.routing.msg = msg;
+    this.routing.epoch = epoch;
+    const targets = this.targets;
+    targets.length = 0;
+    this.tree.match(msg.topic, this.visit);
+    for (let i = 0; i < targets.length; i++) {
+      const s = targets[i]!;
+      // Delivered at min(published QoS, granted QoS) [MQTT-3.8.4-6] (5.0 [MQTT-3.8.4-8]).
+      const qos = Math.min(msg.qos, s.matchQos) as QoS;
+      // RETAIN is 0 for live forwarding [MQTT-3.3.1-9] unless Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13].
+      s.deliver(msg, qos, s.matchRap ? msg.retain : false, s.matchSubIds);
+    }
+    targets.length = 0;
+  }
+
+  /** Sends the retained messages matching a new subscription, with RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8]. */
+  sendRetained(entry: SubEntry): void {
+    const now = Date.now();
+    for (const m of this.retained.match(entry.topicFilter, now)) {
+      if (
+        this.acl.enabled &&
+        !this.acl.canReceive({ clientId: entry.session.clientId, username: entry.session.username }, m.topic)
+      ) {
+        continue;
+      }
+      const qos = Math.min(m.qos, entry.qos) as QoS;
+      entry.session.deliver(
+        m,
+        qos,
+        true,
+        entry.subscriptionId === undefined ? undefined : [entry.subscriptionId],
+      );
+    }
+  }
+
+  publishWill(session: Session, will: Will): void {
+    if (this.closing) return;
+    if (
+      this.acl.enabled &&
+      !this.acl.canPublish({ clientId: session.clientId, username: session.username }, will.topic)
+    ) {
+      this.log.info(`will of ${session.clientId} on ${will.topic} not authorised, dropped`);
+      return;
+    }
+    this.log.debug(`publishing will of ${session.clientId} on ${will.topic}`);
+    // Will published with its QoS and RETAIN [MQTT-3.1.2-8] [MQTT-3.1.2-16] [MQTT-3.1.2-17] (5.0 [MQTT-3.1.2-14]
+    // [MQTT-3.1.2-15]).
+    this.publish(messageFromWill(will, session.clientId, Date.now()));
+  }
+
+  /** Called once per connection when it goes away (any reason). */
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    const s = conn.session;
+    conn.session = null;
+    if (s === null || s.conn !== conn) return;
+    s.conn = null;
+    const will = conn.willOnClose ? conn.will : undefined;
+    conn.will = undefined;
+    this.log.info(`${conn.label} disconnected${will ? ' (will pending)' : ''}`);
+    if (this.closing) return;
+    if (will !== undefined) {
+      const delay = conn.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
+      if (delay === 0 || s.expiryInterval === 0) {
+        this.publishWill(s, will);
+      } else {
+        // 5.0 Will Delay: published after min(delay, session expiry) unless the session resumes first
+        // [MQTT-3.1.2-8] [MQTT-3.1.3-9].
+        s.pendingWill = will;
+        const ms = Math.min(delay, s.expiryInterval) * 1000;
+        if (ms <= MAX_TIMER_MS) {
+          s.willTimer = setTimeout(() => {
+            s.willTimer = undefined;
+            const w = s.pendingWill;
+            s.pendingWill = undefined;
+            if (w !== undefined) this.publishWill(s, w);
+          }, ms);
+        }
+      }
+    }
+    if (s.expiryInterval === 0) {
+      this.endSession(s);
+      return;
+    }
+    const ms = s.expiryInterval * 1000;
+    if (ms <= MAX_TIMER_MS) {
+      s.expiryTimer = setTimeout(() => {
+        s.expiryTimer = undefined;
+        // Session expired: discard its state [MQTT-4.1.0-2].
+        this.log.debug(`session ${s.clientId} expired`);
+        this.endSession(s);
+      }, ms);
+    }
+  }
+
+  /** Ends a session: subscriptions removed, state dropped, a delayed will published now. */
+  endSession(s: Session): void {
+    if (s.ended) return;
+    s.ended = true;
+    s.clearTimers();
+    if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    for (const e of s.subscriptions.values()) this.tree.remove(e);
+    s.subscriptions.clear();
+    s.inflight.clear();
+    s.queue = [];
+    const w = s.pendingWill;
+    s.pendingWill = undefined;
+    if (w !== undefined) this.publishWill(s, w);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve())));
+    for (const conn of [...this.connections]) {
+      if (conn.version === 5 && conn.ready)
+        conn.violation(ReasonCode.ServerShuttingDown, 'server shutting down');
+      conn.socket.destroy();
+      conn.cleanup();
+    }
+    for (const s of this.sessions.values()) s.clearTimers();
+    await Promise.all(closed);
+  }
+}

@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { QoS } from '../src/codec/index.js';
+
+/** One user allowed to connect with a password. */
+export interface BrokerUser {
+  username: string;
+  password: string;
+}
+
+/**
+ * One ACL rule. When `acl` is configured, everything not allowed by a rule is denied; a matching rule with
+ * `allow: false` denies even when another rule allows. `topic` is a filter pattern (`+`, `#`) in which `%u`
+ * stands for the username and `%c` for the client identifier.
+ */
+export interface AclRule {
+  topic: string;
+  access: 'read' | 'write' | 'readwrite';
+  /** Applies only to this username (absent: to everyone). */
+  username?: string;
+  /** Applies only to this client identifier (absent: to everyone). */
+  clientId?: string;
+  allow?: boolean;
+}
+
+/** Resource limits; every one has a safe default (see DEFAULT_LIMITS). */
+export interface BrokerLimits {
+  /** Largest packet accepted from a client, in bytes (announced as 5.0 Maximum Packet Size). */
+  maxPacketSize?: number;
+  maxConnections?: number;
+  /** Sockets that send no CONNECT within this time are closed. */
+  connectTimeoutMs?: number;
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement per session (5.0: also capped by the client's Receive Maximum). */
+  maxInflight?: number;
+  /** QoS 1/2 messages queued per session beyond the in-flight window or while offline; newer ones are dropped. */
+  maxQueuedMessages?: number;
+  /** Server Receive Maximum announced in 5.0 CONNACK (incoming QoS 1/2 in flight). */
+  receiveMaximum?: number;
+  /** Server Topic Alias Maximum announced in 5.0 CONNACK. */
+  topicAliasMaximum?: number;
+  maxTopicLength?: number;
+  maxTopicLevels?: number;
+  /** 5.0: a larger client keep-alive (or 0) is replaced by this via Server Keep Alive. */
+  maxKeepAlive?: number;
+  /** Cap on the 5.0 session expiry interval, in seconds. */
+  maxSessionExpiryInterval?: number;
+  maximumQoS?: QoS;
+  retainAvailable?: boolean;
+}
+
+export interface BrokerConfig {
+  users?: BrokerUser[];
+  /** Default: true when no users are configured, false otherwise. */
+  allowAnonymous?: boolean;
+  acl?: AclRule[];
+  limits?: BrokerLimits;
+}
+
+export type ResolvedLimits = Required<BrokerLimits>;
+
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  maxPacketSize: 16 * 1024 * 1024,
+  maxConnections: 10_000,
+  connectTimeoutMs: 10_000,
+  maxInflight: 100,
+  maxQueuedMessages: 1000,
+  receiveMaximum: 65_535,
+  topicAliasMaximum: 10,
+  maxTopicLength: 65_535,
+  maxTopicLevels: 128,
+  maxKeepAlive: 65_535,
+  maxSessionExpiryInterval: 0xffffffff,
+  maximumQoS: 2,
+  retainAvailable: true,
+};
+
+export class BrokerConfigError extends Error {
+  readonly code = 'BROKER_CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerConfigError';
+  }
+}
+
+/** Reads a YAML or JSON broker config file (JSON is valid YAML). */
+export function loadBrokerConfig(file: string): BrokerConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new BrokerConfigError(`cannot read broker config ${file}: ${(err as Error).message}`);
+  }
+  return validateBrokerConfig(raw ?? {}, file);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the shape of a parsed config; `users` may also be given as a `{ name: password }` map. */
+export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConfig {
+  if (!isObject(raw)) throw new BrokerConfigError(`${where}: expected a mapping at the top level`);
+  const known = new Set(['users', 'allowAnonymous', 'acl', 'limits']);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new BrokerConfigError(`${where}: unknown key "${key}"`);
+  }
+  const config: BrokerConfig = {};
+  if (raw.users !== undefined) {
+    const users: BrokerUser[] = [];
+    if (Array.isArray(raw.users)) {
+      for (const [i, u] of raw.users.entries()) {
+        if (!isObject(u) || typeof u.username !== 'string' || typeof u.password !== 'string') {
+          throw new BrokerConfigError(`${where}: users[${i}] needs string username and password`);
+        }
+        users.push({ username: u.username, password: u.password });
+      }
+    } else if (isObject(raw.users)) {
+      for (const [username, password] of Object.entries(raw.users)) {
+        if (typeof password !== 'string')
+          throw new BrokerConfigError(`${where}: users.${username} must be a string`);
+        users.push({ username, password });
+      }
+    } else {
+      throw new BrokerConfigError(`${where}: users must be a list or a mapping`);
+    }
+    config.users = users;
+  }
+  if (raw.allowAnonymous !== undefined) {
+    if (typeof raw.allowAnonymous !== 'boolean')
+      throw new BrokerConfigError(`${where}: allowAnonymous must be boolean`);
+    config.allowAnonymous = raw.allowAnonymous;
+  }
+  if (raw.acl !== undefined) {
+    if (!Array.isArray(raw.acl)) throw new BrokerConfigError(`${where}: acl must be a list`);
+    config.acl = raw.acl.map((r, i) => {
+      if (!isObject(r) || typeof r.topic !== 'string')
+        throw new BrokerConfigError(`${where}: acl[${i}] needs a topic`);
+      const access = r.access ?? 'readwrite';
+      if (access !== 'read' && access !== 'write' && access !== 'readwrite') {
+        throw new BrokerConfigError(`${where}: acl[${i}].access must be read, write or readwrite`);
+      }
+      const rule: AclRule = { topic: r.topic, access };
+      if (typeof r.username === 'string') rule.username = r.username;
+      if (typeof r.clientId === 'string') rule.clientId = r.clientId;
+      if (r.allow !== undefined) rule.allow = r.allow !== false;
+      return rule;
+    });
+  }
+  if (raw.limits !== undefined) {
+    if (!isObject(raw.limits)) throw new BrokerConfigError(`${where}: limits must be a mapping`);
+    const limits: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw.limits)) {
+      if (!(key in DEFAULT_LIMITS)) throw new BrokerConfigError(`${where}: unknown limit "${key}"`);
+      const expected = typeof DEFAULT_LIMITS[key as keyof ResolvedLimits];
+      if (typeof value !== expected)
+        throw new BrokerConfigError(`${where}: limits.${key} must be a ${expected}`);
+      limits[key] = value;
+    }
+    config.limits = limits as BrokerLimits;
+  }
+  return config;
+}
+
+export function resolveLimits(config: BrokerConfig | undefined): ResolvedLimits {
+  return { ...DEFAULT_LIMITS, ...(config?.limits ?? {}) };
+}

@@ -1,0 +1,383 @@
+import type { Socket } from 'node:net';
+import {
+  type DecodeError,
+  type DecodeErrorCode,
+  decode,
+  encode,
+  type Packet,
+  type Properties,
+  type QoS,
+  ReasonCode,
+  type Will,
+} from '../src/codec/index.js';
+import type { Broker } from './broker.js';
+import { Framer } from './framer.js';
+import { dispatch } from './handlers/index.js';
+import type { Message } from './message.js';
+import type { Session } from './session.js';
+
+const ACK_TYPE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+const PINGRESP = Buffer.from([0xd0, 0x00]);
+
+/** 5.0 reason code for a decode error after CONNACK (section 4.13; duplicates and bad values are Protocol Errors). */
+export function reasonForDecodeError(code: DecodeErrorCode | 'PACKET_TOO_LARGE'): number {
+  switch (code) {
+    case 'PACKET_TOO_LARGE':
+      return ReasonCode.PacketTooLarge;
+    case 'DUPLICATE_PROPERTY':
+    case 'INVALID_PROPERTY_VALUE':
+    case 'PROPERTY_NOT_ALLOWED':
+    case 'EMPTY_SUBSCRIBE':
+    case 'EMPTY_UNSUBSCRIBE':
+    case 'PACKET_ID_ZERO':
+      return ReasonCode.ProtocolError;
+    default:
+      return ReasonCode.MalformedPacket;
+  }
+}
+
+/** Protocol level of a CONNECT frame, read directly from its bytes (for refusing a CONNECT that failed to decode). */
+function connectLevel(frame: Buffer): number | undefined {
+  let pos = 1;
+  while (pos < frame.length && pos < 5 && (frame[pos]! & 0x80) !== 0) pos++;
+  pos++;
+  if (pos + 2 > frame.length) return undefined;
+  const nameLen = frame.readUInt16BE(pos);
+  return frame[pos + 2 + nameLen];
+}
+
+function uncork(conn: Connection): void {
+  conn.corked = false;
+  conn.socket.uncork();
+}
+
+let connSeq = 0;
+
+/** One network connection: framing, decoding, state, keep-alive and the write path. */
+export class Connection {
+  readonly id = ++connSeq;
+  state: 'awaiting-connect' | 'connected' | 'closed' = 'awaiting-connect';
+  version: 4 | 5 = 4;
+  session: Session | null = null;
+  clientId = '';
+  username: string | undefined;
+  will: Will | undefined;
+  /** Will is kept (5.0 DISCONNECT 0x04) or withdrawn (normal DISCONNECT) when the client disconnects. */
+  willOnClose = true;
+  /** Session expiry given in CONNECT (5.0), for the DISCONNECT rule [MQTT-3.14.2-?]. */
+  connectSessionExpiry = 0;
+  corked = false;
+  /** Client's Receive Maximum (5.0) capped by the broker's in-flight limit. */
+  sendQuota: number;
+  clientMaxPacketSize = Number.POSITIVE_INFINITY;
+  clientTopicAliasMax = 0;
+  readonly inAliases = new Map<number, string>();
+  readonly outAliases = new Map<string, number>();
+  requestProblemInfo = true;
+  keepAliveMs = 0;
+  lastSeen = Date.now();
+  private kaTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly framer: Framer;
+  private cleaned = false;
+  private readonly onFrameBound = (frame: Buffer) => this.onFrame(frame);
+
+  constructor(
+    readonly socket: Socket,
+    readonly broker: Broker,
+  ) {
+    this.framer = new Framer(broker.limits.maxPacketSize);
+    this.sendQuota = broker.limits.maxInflight;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => broker.log.debug(`conn ${this.id} socket error: ${err.message}`));
+    socket.on('close', () => this.cleanup());
+    // Sockets that never send CONNECT are closed after a while.
+    this.connectTimer = setTimeout(() => {
+      broker.log.info(`conn ${this.id} no CONNECT within ${broker.limits.connectTimeoutMs} ms, closing`);
+      this.close();
+    }, broker.limits.connectTimeoutMs);
+  }
+
+  /** A getter, so checks after a handler ran are not narrowed away by the compiler. */
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get ready(): boolean {
+    return this.state === 'connected';
+  }
+
+  get label(): string {
+    return this.clientId === '' ? `conn ${this.id}` : `conn ${this.id} (${this.clientId})`;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    const err = this.framer.push(chunk, this.onFrameBound);
+    if (err !== undefined && !this.closed) {
+      this.broker.log.info(`${this.label} framing error ${err}`);
+      this.onBadPacket(err, reasonForDecodeError(err), undefined);
+    }
+  }
+
+  private onFrame(frame: Buffer): boolean {
+    if (this.state === 'closed') return false;
+    if (this.state === 'awaiting-connect' && frame[0]! >> 4 !== 1) {
+      // The first packet must be CONNECT; anything else is a protocol violation [MQTT-3.1.0-1] [MQTT-4.8.0-1].
+      this.broker.log.info(`${this.label} first packet is not CONNECT, closing`);
+      this.close();
+      return false;
+    }
+    const res = decode(frame, {
+      protocolVersion: this.version,
+      maxPacketSize: this.broker.limits.maxPacketSize,
+    });
+    if (!res.ok) {
+      this.onDecodeError(res.error, frame);
+      return false;
+    }
+    this.lastSeen = Date.now();
+    dispatch(this, res.packet);
+    return !this.closed;
+  }
+
+  private onDecodeError(error: DecodeError, frame: Buffer): void {
+    this.broker.log.info(
+      `${this.label} malformed ${error.packetType ?? 'packet'}: ${error.code} ${error.statement ?? ''} ${error.message}`,
+    );
+    this.onBadPacket(error.code, reasonForDecodeError(error.code), frame);
+  }
+
+  private onBadPacket(code: string, reason: number, frame: Buffer | undefined): void {
+    if (this.state === 'awaiting-connect') {
+      if (frame !== undefined && frame[0]! >> 4 === 1) {
+        const level = connectLevel(frame);
+        if (code === 'UNSUPPORTED_PROTOCOL_VERSION') {
+          // Unsupported level: CONNACK 0x01 (3.1.1 form, the one every level understands), then close
+          // [MQTT-3.1.2-2].
+          this.writeRaw(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+        } else if (code !== 'INVALID_PROTOCOL_NAME' && level === 5) {
+          // 5.0: a CONNACK with the reason code may precede the close [MQTT-4.13.1-1].
+          this.writeRaw(
+            encode(
+              { type: 'connack', sessionPresent: false, reasonCode: reason, properties: {} },
+              { protocolVersion: 5 },
+            ),
+          );
+        }
+        // Wrong protocol name: close without CONNACK [MQTT-3.1.2-1]; 3.1.1 malformed CONNECT: close [MQTT-3.1.4-1].
+      }
+      this.close();
+      return;
+    }
+    // Malformed packet or protocol error: close, 5.0 with DISCONNECT first [MQTT-4.8.0-1] [MQTT-4.13.1-1]
+    // [MQTT-2.2.2-2]; the will is published [MQTT-3.1.2-8].
+    this.violation(reason, code);
+  }
+
+  /** Writes bytes, coalescing everything written in one tick into one syscall. */
+  write(buf: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(buf);
+  }
+
+  private writeRaw(buf: Buffer): void {
+    if (!this.socket.destroyed) this.write(buf);
+  }
+
+  /** Encodes and writes a control packet (5.0: dropped when above the client's Maximum Packet Size [MQTT-3.1.2-24]). */
+  send(packet: Packet): boolean {
+    const buf = encode(packet, { protocolVersion: this.version });
+    if (buf.length > this.clientMaxPacketSize) {
+      this.broker.log.debug(
+        `${this.label} ${packet.type} of ${buf.length} bytes exceeds client maximum, dropped`,
+      );
+      return false;
+    }
+    this.write(buf);
+    return true;
+  }
+
+  sendPingresp(): void {
+    this.write(PINGRESP);
+  }
+
+  /** PUBACK/PUBREC/PUBREL/PUBCOMP echoing the packet id [MQTT-2.3.1-6] [MQTT-2.2.1-5]; 5.0 reason code when non-zero. */
+  sendAck(type: keyof typeof ACK_TYPE, packetId: number, reasonCode: number): void {
+    const b0 = ACK_TYPE[type];
+    if (this.version === 5 && reasonCode !== 0) {
+      this.write(Buffer.from([b0, 3, packetId >> 8, packetId & 0xff, reasonCode]));
+    } else {
+      this.write(Buffer.from([b0, 2, packetId >> 8, packetId & 0xff]));
+    }
+  }
+
+  /**
+   * Writes one PUBLISH copy. Copies without per-subscriber properties reuse one encoding per (version, QoS,
+   * RETAIN) and only patch the packet id and DUP. Returns false when the packet exceeds the client's Maximum
+   * Packet Size and was discarded [MQTT-3.1.2-25].
+   */
+  sendPublish(
+    msg: Message,
+    qos: QoS,
+    retain: boolean,
+    packetId: number,
+    dup: boolean,
+    subIds: number[] | undefined,
+  ): boolean {
+    const v5 = this.version === 5;
+    let buf: Buffer;
+    if (!v5 || (subIds === undefined && msg.expiresAt === undefined && this.clientTopicAliasMax === 0)) {
+      const slot = (v5 ? 8 : 0) + qos * 2 + (retain ? 1 : 0);
+      msg.encoded ??= [];
+      let base = msg.encoded[slot];
+      if (base === undefined) {
+        base = encode(
+          {
+            type: 'publish',
+            topic: msg.topic,
+            payload: msg.payload,
+            qos,
+            retain,
+            dup: false,
+            packetId: qos > 0 ? 1 : undefined,
+            properties: v5 ? (msg.properties ?? {}) : undefined,
+          },
+          { protocolVersion: this.version },
+        );
+        msg.encoded[slot] = base;
+      }
+      buf = base;
+      if (qos > 0) {
+        buf = Buffer.allocUnsafe(base.length);
+        base.copy(buf);
+        let pos = 1;
+        while ((buf[pos++]! & 0x80) !== 0);
+        const idAt = pos + 2 + buf.readUInt16BE(pos);
+        buf.writeUInt16BE(packetId, idAt);
+        // DUP set only on a redelivery by this server [MQTT-3.3.1-1] [MQTT-3.3.1-3].
+        if (dup) buf[0]! |= 0x08;
+      }
+      if (buf.length > this.clientMaxPacketSize) return false;
+      this.write(buf);
+      return true;
+    }
+    const props: Properties = msg.properties !== undefined ? { ...msg.properties } : {};
+    // All matching subscription identifiers in the one copy [MQTT-3.3.4-3] [MQTT-3.3.4-4].
+    if (subIds !== undefined) props.subscriptionIdentifier = subIds;
+    // Forwarded expiry is the time left [MQTT-3.3.2-6].
+    if (msg.expiresAt !== undefined) {
+      props.messageExpiryInterval = Math.max(0, Math.ceil((msg.expiresAt - Date.now()) / 1000));
+    }
+    let topic = msg.topic;
+    let newAlias = 0;
+    if (this.clientTopicAliasMax > 0) {
+      const alias = this.outAliases.get(topic);
+      if (alias !== undefined) {
+        props.topicAlias = alias;
+        topic = '';
+      } else if (this.outAliases.size < this.clientTopicAliasMax) {
+        // Aliases only up to the client's Topic Alias Maximum [MQTT-3.1.2-26] [MQTT-3.3.2-11]; none when it is 0
+        // [MQTT-3.1.2-27].
+        newAlias = this.outAliases.size + 1;
+        props.topicAlias = newAlias;
+      }
+    }
+    buf = encode(
+      {
+        type: 'publish',
+        topic,
+        payload: msg.payload,
+        qos,
+        retain,
+        dup,
+        packetId: qos > 0 ? packetId : undefined,
+        properties: props,
+      },
+      { protocolVersion: 5 },
+    );
+    if (buf.length > this.clientMaxPacketSize) return false;
+    if (newAlias !== 0) this.outAliases.set(msg.topic, newAlias);
+    this.write(buf);
+    return true;
+  }
+
+  clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  /** Closes when nothing arrives for 1.5 times the keep-alive [MQTT-3.1.2-24] (3.1.1) [MQTT-3.1.2-22] (5.0). */
+  startKeepAlive(seconds: number): void {
+    if (seconds === 0) return;
+    this.keepAliveMs = seconds * 1500;
+    this.kaTimer = setTimeout(this.checkKeepAlive, this.keepAliveMs);
+  }
+
+  private readonly checkKeepAlive = (): void => {
+    if (this.state === 'closed') return;
+    const idle = Date.now() - this.lastSeen;
+    if (idle >= this.keepAliveMs) {
+      this.broker.log.info(`${this.label} keep-alive expired`);
+      this.violation(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
+      return;
+    }
+    this.kaTimer = setTimeout(this.checkKeepAlive, this.keepAliveMs - idle);
+  };
+
+  /**
+   * Server-side close for a violation or error: 5.0 sends DISCONNECT with the reason first (only after CONNACK
+   * [MQTT-3.14.0-1]); the will is published.
+   */
+  violation(reasonCode: number, why: string): void {
+    if (this.state === 'closed') return;
+    this.broker.log.info(`${this.label} closing: ${why} (0x${reasonCode.toString(16)})`);
+    if (this.version === 5 && this.state === 'connected') {
+      const properties: Properties = {};
+      if (this.requestProblemInfo) properties.reasonString = why;
+      this.send({ type: 'disconnect', reasonCode, properties });
+    }
+    this.close();
+  }
+
+  /** Refuses a CONNECT: CONNACK with the code and session present 0, then close [MQTT-3.2.2-4] [MQTT-3.2.2-5]. */
+  refuse(reasonCode: number, why: string): void {
+    this.broker.log.info(`${this.label} CONNECT refused: ${why} (0x${reasonCode.toString(16)})`);
+    this.send(
+      this.version === 5
+        ? { type: 'connack', sessionPresent: false, reasonCode, properties: {} }
+        : { type: 'connack', sessionPresent: false, reasonCode },
+    );
+    // No further packets from this connection are processed [MQTT-3.1.4-5] [MQTT-3.1.4-6].
+    this.will = undefined;
+    this.close();
+  }
+
+  /** Closes the socket after flushing what was written; state and session are released at once. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.framer.dead = true;
+    this.cleanup();
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.end(() => socket.destroy());
+    // A peer that never reads must not keep the socket alive.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  /** Releases everything this connection holds; runs once, on close() or when the peer goes away. */
+  cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    this.state = 'closed';
+    this.clearConnectTimer();
+    if (this.kaTimer !== undefined) clearTimeout(this.kaTimer);
+    this.broker.connectionClosed(this);
+  }
+}

@@ -1,0 +1,89 @@
+import { type PublishPacket, ReasonCode } from '../../src/codec/index.js';
+import type { Connection } from '../connection.js';
+import { messageFromPublish } from '../message.js';
+
+function topicWithinLimits(topic: string, maxLength: number, maxLevels: number): boolean {
+  if (topic.length > maxLength) return false;
+  let levels = 1;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;
+  return levels <= maxLevels;
+}
+
+/**
+ * Incoming PUBLISH: topic alias resolution (5.0), limits, authorisation, routing, and the acknowledgement
+ * for its QoS [MQTT-3.3.4-1] [MQTT-4.3.2-2] [MQTT-4.3.3-2]. Incoming QoS 2 is delivered once, on first
+ * receipt; a resend of the same packet id before PUBREL is only acknowledged again [MQTT-4.3.3-10].
+ */
+export function handlePublish(conn: Connection, p: PublishPacket): void {
+  const broker = conn.broker;
+  const limits = broker.limits;
+  const session = conn.session!;
+  const v5 = conn.version === 5;
+  let topic = p.topic;
+  if (v5) {
+    const alias = p.properties?.topicAlias;
+    if (alias !== undefined) {
+      // Alias 0 or above our Topic Alias Maximum is invalid [MQTT-3.3.2-8] (section 3.3.2.3.4).
+      if (alias === 0 || alias > limits.topicAliasMaximum) {
+        conn.violation(ReasonCode.TopicAliasInvalid, `topic alias ${alias} out of range`);
+        return;
+      }
+      if (topic === '') {
+        const known = conn.inAliases.get(alias);
+        if (known === undefined) {
+          conn.violation(ReasonCode.ProtocolError, `topic alias ${alias} not set`);
+          return;
+        }
+        topic = known;
+      } else {
+        // Aliases are per connection [MQTT-3.3.2-7] and accepted within our maximum [MQTT-3.3.2-12].
+        conn.inAliases.set(alias, topic);
+      }
+    } else if (topic === '') {
+      conn.violation(ReasonCode.ProtocolError, 'empty topic name without topic alias');
+      return;
+    }
+  }
+  if (!topicWithinLimits(topic, limits.maxTopicLength, limits.maxTopicLevels)) {
+    conn.violation(ReasonCode.TopicNameInvalid, 'topic name exceeds configured limits');
+    return;
+  }
+  if (p.qos > limits.maximumQoS) {
+    conn.violation(ReasonCode.QoSNotSupported, `QoS ${p.qos} above maximum QoS ${limits.maximumQoS}`);
+    return;
+  }
+  if (p.retain && !limits.retainAvailable) {
+    conn.violation(ReasonCode.RetainNotSupported, 'retain not supported');
+    return;
+  }
+  const packetId = p.packetId ?? 0;
+  if (p.qos === 2 && session.inboundQos2.has(packetId)) {
+    // Duplicate before PUBREL: acknowledge again, do not deliver again [MQTT-4.3.3-10].
+    conn.sendAck('pubrec', packetId, 0);
+    return;
+  }
+  if (p.qos === 2 && session.inboundQos2.size >= limits.receiveMaximum) {
+    conn.violation(
+      ReasonCode.ReceiveMaximumExceeded,
+      'more QoS 2 publications in flight than Receive Maximum',
+    );
+    return;
+  }
+  const allowed =
+    !broker.acl.enabled ||
+    broker.acl.canPublish({ clientId: session.clientId, username: session.username }, topic);
+  if (allowed) {
+    broker.publish(messageFromPublish(p, topic, session.clientId, Date.now()));
+  } else {
+    broker.log.info(`${conn.label} not authorised to publish to ${topic}`);
+  }
+  // 3.1.1: an unauthorised publication still gets a positive acknowledgement [MQTT-3.3.5-2]; 5.0 says 0x87.
+  const code = allowed || !v5 ? ReasonCode.Success : ReasonCode.NotAuthorized;
+  if (p.qos === 1) {
+    conn.sendAck('puback', packetId, code);
+  } else if (p.qos === 2) {
+    // A failure PUBREC ends the flow; the id is not kept [MQTT-4.3.3-9].
+    if (code < 0x80) session.inboundQos2.add(packetId);
+    conn.sendAck('pubrec', packetId, code);
+  }
+}

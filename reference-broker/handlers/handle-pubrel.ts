@@ -1,0 +1,11 @@
+import { type PubrelPacket, ReasonCode } from '../../src/codec/index.js';
+import type { Connection } from '../connection.js';
+
+/**
+ * PUBREL ends an incoming QoS 2 flow: the id is forgotten and PUBCOMP sent with the same id [MQTT-4.3.3-2]
+ * [MQTT-4.3.3-11] [MQTT-2.3.1-6]; 5.0 answers an unknown id with 0x92.
+ */
+export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
+  const known = conn.session?.inboundQos2.delete(packet.packetId) ?? false;
+  conn.sendAck('pubcomp', packet.packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound);
+}

@@ -1,0 +1,101 @@
+import { isValidTopicFilter, type QoS, ReasonCode, type SubscribePacket } from '../../src/codec/index.js';
+import type { Connection } from '../connection.js';
+import type { SubEntry } from '../session.js';
+
+export interface ParsedFilter {
+  topicFilter: string;
+  group: string | undefined;
+}
+
+/** Splits `$share/{group}/{filter}`; undefined when the shared form is invalid (section 4.8.2). */
+export function parseFilter(filter: string): ParsedFilter | undefined {
+  if (!filter.startsWith('$share/')) return { topicFilter: filter, group: undefined };
+  const slash = filter.indexOf('/', 7);
+  if (slash < 0) return undefined;
+  const group = filter.slice(7, slash);
+  if (group === '' || group.includes('+') || group.includes('#')) return undefined;
+  const topicFilter = filter.slice(slash + 1);
+  if (topicFilter === '') return undefined;
+  return { topicFilter, group };
+}
+
+function levelCount(filter: string): number {
+  let n = 1;
+  for (let i = 0; i < filter.length; i++) if (filter.charCodeAt(i) === 47) n++;
+  return n;
+}
+
+/**
+ * SUBSCRIBE: every filter is processed in order as if in its own packet [MQTT-3.8.4-4] [MQTT-3.8.4-5], and one
+ * SUBACK carries a code per filter in the same order [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.9.3-1] (5.0
+ * [MQTT-3.8.4-5] [MQTT-3.8.4-6] [MQTT-3.8.4-7]). Retained messages follow the SUBACK.
+ */
+export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
+  const broker = conn.broker;
+  const limits = broker.limits;
+  const session = conn.session!;
+  const v5 = conn.version === 5;
+  const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier?.[0] : undefined;
+  const codes: number[] = [];
+  const retainedFor: SubEntry[] = [];
+  for (const sub of packet.subscriptions) {
+    const parsed = parseFilter(sub.topic);
+    const valid =
+      parsed !== undefined &&
+      isValidTopicFilter(parsed.topicFilter) &&
+      sub.topic.length <= limits.maxTopicLength &&
+      levelCount(parsed.topicFilter) <= limits.maxTopicLevels;
+    if (!valid || parsed === undefined) {
+      // Invalid filter: failure code for that filter only [MQTT-3.8.3-2] (5.0: 0x8F Topic Filter invalid).
+      codes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
+      continue;
+    }
+    if (v5 && parsed.group !== undefined && sub.noLocal === true) {
+      // No Local on a shared subscription is a Protocol Error (section 3.8.3.1).
+      conn.violation(ReasonCode.ProtocolError, 'No Local on a shared subscription');
+      return;
+    }
+    if (
+      broker.acl.enabled &&
+      !broker.acl.canSubscribe({ clientId: session.clientId, username: session.username }, parsed.topicFilter)
+    ) {
+      // 3.1.1: 0x80 failure; 5.0: 0x87 Not authorized.
+      codes.push(v5 ? ReasonCode.NotAuthorized : 0x80);
+      continue;
+    }
+    const qos = Math.min(sub.qos, limits.maximumQoS) as QoS;
+    const entry: SubEntry = {
+      session,
+      filter: sub.topic,
+      topicFilter: parsed.topicFilter,
+      group: parsed.group,
+      qos,
+      noLocal: v5 && sub.noLocal === true,
+      retainAsPublished: v5 && sub.retainAsPublished === true,
+      retainHandling: v5 ? (sub.retainHandling ?? 0) : 0,
+      subscriptionId,
+    };
+    // An identical filter replaces the existing subscription [MQTT-3.8.4-3].
+    const previous = session.subscriptions.get(sub.topic);
+    if (previous !== undefined) broker.tree.remove(previous);
+    session.subscriptions.set(sub.topic, entry);
+    broker.tree.add(entry);
+    // Granted QoS may be lower than requested [MQTT-3.2.2-10 (5.0)]; SUBACK reflects it.
+    codes.push(qos);
+    // Retain Handling 0: send retained; 1: only for a new subscription; 2: never [MQTT-3.3.1-9]
+    // [MQTT-3.3.1-10] [MQTT-3.3.1-11]; 3.1.1 always sends them [MQTT-3.3.1-6], also on replacement
+    // [MQTT-3.8.4-3] (5.0 [MQTT-3.8.4-4]). Shared subscriptions get no retained messages (section 4.8.2).
+    if (
+      parsed.group === undefined &&
+      (entry.retainHandling === 0 || (entry.retainHandling === 1 && previous === undefined))
+    ) {
+      retainedFor.push(entry);
+    }
+  }
+  conn.send(
+    v5
+      ? { type: 'suback', packetId: packet.packetId, reasonCodes: codes, properties: {} }
+      : { type: 'suback', packetId: packet.packetId, reasonCodes: codes },
+  );
+  for (const entry of retainedFor) broker.sendRetained(entry);
+}
