@@ -1,0 +1,389 @@
+import { performance } from 'node:perf_hooks';
+import { RawClient } from '../client/index.js';
+import { describeEvent } from '../client/match.js';
+import { formatTranscript, mergeTranscripts } from '../client/transcript.js';
+import type { ConnectPacket } from '../codec/index.js';
+import type { CaseResult, Verdict } from '../report/model.js';
+import { CaseContext, type Target } from './context.js';
+import { CaseSkipped, ExpectationFailure, HarnessError } from './errors.js';
+import type { ProtocolName, ScenarioCase, Step } from './model.js';
+import { STEP_DEFINITIONS } from './steps/index.js';
+import { newRunId, Templater } from './template.js';
+
+export interface PlannedCase {
+  scenario: ScenarioCase;
+  protocol: ProtocolName;
+}
+
+export interface RunOptions {
+  target: Target;
+  /** Cases run at once (default 8). */
+  concurrency?: number;
+  /** Bound for each wait of a step: CONNACK, acknowledgements, expectations without `within` (default 5000). */
+  stepTimeoutMs?: number;
+  /** Bound for a whole case unless the case sets one (default: computed from its steps, at least 30 s). */
+  caseTimeoutMs?: number;
+  username?: string;
+  password?: string;
+  /** Aborting stops scheduling; running cases end as errors ("interrupted"); unstarted ones are left out. */
+  signal?: AbortSignal;
+  runId?: string;
+  /** Keep wire logs of passed cases too (default: only for cases that did not pass). */
+  keepAllWireLogs?: boolean;
+  onCaseStart?: (c: PlannedCase) => void;
+  onCaseDone?: (r: CaseResult) => void;
+}
+
+export interface RunOutcome {
+  results: CaseResult[];
+  /** Set when the run ended early. */
+  stoppedBy?: 'interrupted' | 'target-died' | 'target-unreachable';
+}
+
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_STEP_TIMEOUT_MS = 5000;
+const MAX_WIRE_LOG_CHARS = 64 * 1024;
+
+/** The default concurrency, bounded by what a loopback broker and the runner handle comfortably. */
+export function defaultConcurrency(): number {
+  return DEFAULT_CONCURRENCY;
+}
+
+/**
+ * Runs cases concurrently, each in isolation (own connections, own client ids and topic prefix). The target
+ * is checked first (TCP, then one valid CONNECT per protocol) so that an unreachable, silent or hostile
+ * target turns every case into an error at once instead of one timeout per case. When a case does not
+ * pass, the target is probed; if it stopped accepting connections, the remaining cases become errors.
+ */
+export async function runCases(planned: readonly PlannedCase[], opts: RunOptions): Promise<RunOutcome> {
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
+  const stepTimeoutMs = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const runId = opts.runId ?? newRunId();
+  const results: Array<CaseResult | undefined> = new Array(planned.length);
+  const internal = new AbortController();
+  const external = opts.signal;
+  const onExternalAbort = (): void => internal.abort();
+  external?.addEventListener('abort', onExternalAbort);
+  let stoppedBy: RunOutcome['stoppedBy'];
+
+  const record = (i: number, r: CaseResult): void => {
+    results[i] = r;
+    opts.onCaseDone?.(r);
+  };
+
+  try {
+    if (external?.aborted) return { results: [], stoppedBy: 'interrupted' };
+
+    // 1. Can we reach the target at all?
+    const reachable = await probeTcp(opts.target, Math.min(stepTimeoutMs, 3000));
+    if (!reachable.ok) {
+      planned.forEach((p, i) => {
+        record(
+          i,
+          resultOf(p, 'error', 0, {
+            message: `target unreachable: ${reachable.detail}`,
+          }),
+        );
+      });
+      return { results: results.filter(isDefined), stoppedBy: 'target-unreachable' };
+    }
+
+    // 2. Does it answer a valid CONNECT, per protocol?
+    const protocols = [...new Set(planned.map((p) => p.protocol))];
+    const verdicts = new Map<ProtocolName, Preflight>();
+    await Promise.all(
+      protocols.map(async (p) => {
+        verdicts.set(p, await preflight(opts, p, stepTimeoutMs, runId));
+      }),
+    );
+
+    // 3. Run.
+    let nextIndex = 0;
+    let deadTarget: Promise<boolean> | undefined;
+    const running = new Set<CaseContext>();
+    const isDead = async (): Promise<boolean> => {
+      if (stoppedBy === 'target-died') return true;
+      deadTarget ??= probeTcp(opts.target, 1500).then((r) => {
+        deadTarget = undefined;
+        return !r.ok;
+      });
+      const dead = await deadTarget;
+      if (dead && !stoppedBy) {
+        stoppedBy = 'target-died';
+        internal.abort();
+      }
+      return dead;
+    };
+
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        if (internal.signal.aborted) return;
+        const i = nextIndex++;
+        const p = planned[i];
+        if (!p) return;
+        const pre = verdicts.get(p.protocol)!;
+        if (pre.status !== 'ok') {
+          record(i, resultOf(p, pre.status, 0, pre));
+          continue;
+        }
+        opts.onCaseStart?.(p);
+        const r = await runCase(p, i, { ...opts, stepTimeoutMs, runId, signal: internal.signal }, running);
+        if (r.status !== 'passed' && r.status !== 'info' && r.status !== 'skipped' && (await isDead())) {
+          r.status = 'error';
+          r.message = `the target stopped accepting connections during the case${r.message ? ` (${r.message})` : ''}`;
+        } else if (internal.signal.aborted && r.status === 'error' && !stoppedBy) {
+          r.message = `interrupted${r.message ? ` (${r.message})` : ''}`;
+        }
+        record(i, r);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, planned.length) }, () => worker()));
+
+    if (stoppedBy === 'target-died') {
+      // Everything that did not get to run is an error, reported at once.
+      planned.forEach((p, i) => {
+        if (!results[i]) {
+          record(
+            i,
+            resultOf(p, 'error', 0, { message: 'not run: the target stopped accepting connections' }),
+          );
+        }
+      });
+    } else if (external?.aborted) {
+      stoppedBy = 'interrupted';
+    }
+    return { results: results.filter(isDefined), ...(stoppedBy ? { stoppedBy } : {}) };
+  } finally {
+    external?.removeEventListener('abort', onExternalAbort);
+  }
+}
+
+function isDefined<T>(x: T | undefined): x is T {
+  return x !== undefined;
+}
+
+function resultOf(
+  p: PlannedCase,
+  status: Verdict,
+  durationMs: number,
+  extra: { message?: string; expected?: string; actual?: string },
+): CaseResult {
+  const c = p.scenario;
+  const r: CaseResult = {
+    id: c.id,
+    protocol: p.protocol,
+    title: c.title,
+    section: c.section,
+    statements: c.statements[p.protocol] ?? [],
+    level: c.level,
+    status,
+    durationMs: Math.round(durationMs),
+    source: `${c.pos.file}:${c.pos.line}`,
+  };
+  if (extra.message !== undefined) r.message = extra.message;
+  if (extra.expected !== undefined) r.expected = extra.expected;
+  if (extra.actual !== undefined) r.actual = extra.actual;
+  return r;
+}
+
+interface Preflight {
+  status: 'ok' | 'skipped' | 'error';
+  message?: string;
+  expected?: string;
+  actual?: string;
+}
+
+async function probeTcp(
+  target: Target,
+  timeoutMs: number,
+): Promise<{ ok: true } | { ok: false; detail: string }> {
+  try {
+    const c = await RawClient.connect({ ...target, connectTimeoutMs: timeoutMs, name: 'probe' });
+    await c.destroy();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** One valid CONNECT per protocol: tells a broker from a silent or hostile endpoint before any case runs. */
+async function preflight(
+  opts: RunOptions,
+  protocol: ProtocolName,
+  timeoutMs: number,
+  runId: string,
+): Promise<Preflight> {
+  const version = protocol === '5.0' ? 5 : 4;
+  let client: RawClient | undefined;
+  try {
+    client = await RawClient.connect({
+      ...opts.target,
+      protocolVersion: version,
+      connectTimeoutMs: timeoutMs,
+      maxPacketSize: 1024 * 1024,
+      name: 'preflight',
+    });
+    const connect: ConnectPacket = {
+      type: 'connect',
+      protocolName: 'MQTT',
+      protocolVersion: version,
+      clean: true,
+      keepAlive: 60,
+      clientId: `mc${runId}pf${version}`,
+    };
+    if (opts.username !== undefined) connect.username = opts.username;
+    if (opts.password !== undefined) connect.password = Buffer.from(opts.password);
+    if (version === 5) connect.properties = {};
+    client.send(connect);
+    const r = await client.expect({ type: 'connack' }, { timeoutMs });
+    if (!r.ok) {
+      const actual = r.actual ? describeEvent(r.actual) : `nothing within ${timeoutMs} ms`;
+      return {
+        status: 'error',
+        message: `the target did not answer a valid MQTT ${protocol} CONNECT with a CONNACK`,
+        expected: 'CONNACK',
+        actual,
+      };
+    }
+    const code =
+      r.event.kind === 'packet' && r.event.packet.type === 'connack' ? r.event.packet.reasonCode : 0;
+    if (code === 0) {
+      client.send(
+        version === 5 ? { type: 'disconnect', reasonCode: 0, properties: {} } : { type: 'disconnect' },
+      );
+      return { status: 'ok' };
+    }
+    if ((version === 5 && code === 0x84) || (version === 4 && code === 0x01)) {
+      return { status: 'skipped', message: `the broker declines MQTT ${protocol} (CONNACK code ${code})` };
+    }
+    return {
+      status: 'error',
+      message: `the broker refused a valid MQTT ${protocol} CONNECT with code 0x${code.toString(16)}; check --username/--password`,
+    };
+  } catch (err) {
+    return { status: 'error', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await client?.close(500).catch(() => undefined);
+  }
+}
+
+function caseBudget(c: ScenarioCase, steps: Step[], stepTimeoutMs: number, floor?: number): number {
+  if (c.timeoutMs) return c.timeoutMs;
+  let ms = 2000;
+  for (const s of steps) {
+    ms += stepTimeoutMs;
+    if (s.kind === 'wait') ms += s.ms;
+    if (s.kind === 'expect') {
+      if (s.within) ms += s.within;
+      if (s.expectation.kind === 'nothing') ms += s.expectation.ms;
+    }
+  }
+  return Math.max(ms, floor ?? 0);
+}
+
+async function runCase(
+  p: PlannedCase,
+  index: number,
+  opts: RunOptions & { stepTimeoutMs: number; runId: string; signal: AbortSignal },
+  running: Set<CaseContext>,
+): Promise<CaseResult> {
+  const c = p.scenario;
+  const started = performance.now();
+  const ctx = new CaseContext({
+    target: opts.target,
+    protocol: p.protocol,
+    stepTimeoutMs: opts.stepTimeoutMs,
+    templater: new Templater({ runId: opts.runId, caseIndex: index, protocol: p.protocol }),
+    signal: opts.signal,
+    epoch: started,
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+  });
+  running.add(ctx);
+  const steps = c.steps.filter((s) => !s.protocols || s.protocols.includes(p.protocol));
+  const budget = caseBudget(c, steps, opts.stepTimeoutMs, opts.caseTimeoutMs);
+  let status: Verdict;
+  let extra: { message?: string; expected?: string; actual?: string } = {};
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    void ctx.closeAll();
+  };
+  opts.signal.addEventListener('abort', onAbort);
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new HarnessError('CASE_TIMEOUT', `the case did not finish within ${budget} ms`));
+        void ctx.closeAll();
+      }, budget);
+    });
+    const body = (async () => {
+      for (const step of steps) {
+        if (opts.signal.aborted) throw new HarnessError('INTERRUPTED', 'interrupted');
+        const def = STEP_DEFINITIONS[step.kind] as { run(s: Step, ctx: CaseContext): Promise<void> };
+        await def.run(step, ctx);
+      }
+    })();
+    body.catch(() => undefined);
+    await Promise.race([body, timeout]);
+    status = c.level === 'info' ? 'info' : 'passed';
+    if (c.level === 'info') extra.message = 'observed: the broker behaves as the case describes';
+  } catch (err) {
+    if (opts.signal.aborted && !(err instanceof HarnessError && err.code !== 'INTERRUPTED')) {
+      status = 'error';
+      extra = { message: 'interrupted' };
+    } else if (err instanceof ExpectationFailure) {
+      status = c.level === 'must' ? 'failed' : c.level === 'should' ? 'non-strict' : 'info';
+      extra = {
+        message: c.level === 'info' ? `observed: ${err.message}` : err.message,
+        expected: err.expected,
+        actual: err.actual,
+      };
+    } else if (err instanceof CaseSkipped) {
+      status = 'skipped';
+      extra = { message: err.message };
+    } else if (err instanceof HarnessError) {
+      status = 'error';
+      extra = { message: err.message };
+      if (err.expected !== undefined) extra.expected = err.expected;
+      if (err.actual !== undefined) extra.actual = err.actual;
+    } else {
+      status = 'error';
+      extra = {
+        message: `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      };
+    }
+  } finally {
+    clearTimeout(timer);
+    opts.signal.removeEventListener('abort', onAbort);
+  }
+  await politeClose(ctx);
+  running.delete(ctx);
+  const r = resultOf(p, status, performance.now() - started, extra);
+  if (status !== 'passed' || opts.keepAllWireLogs) {
+    let log = formatTranscript(mergeTranscripts(...ctx.allClients.map((cl) => cl.transcript())));
+    if (log.length > MAX_WIRE_LOG_CHARS) log = `${log.slice(0, MAX_WIRE_LOG_CHARS)}\n… (wire log truncated)`;
+    r.wireLog = log;
+  }
+  return r;
+}
+
+/** Ends the case's connections: DISCONNECT where still open (so no will fires), then close. */
+async function politeClose(ctx: CaseContext): Promise<void> {
+  await Promise.all(
+    ctx.allClients.map(async (c) => {
+      try {
+        if (!c.closed) {
+          c.send(
+            ctx.version === 5
+              ? { type: 'disconnect', reasonCode: 0, properties: {} }
+              : { type: 'disconnect' },
+          );
+          await c.close(300);
+        }
+      } catch {
+        // best effort
+      }
+      await c.destroy().catch(() => undefined);
+    }),
+  );
+}
