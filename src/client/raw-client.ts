@@ -411,7 +411,9 @@ export class RawClient {
       if (packet.qos === 1) reply = ack('puback', packet.packetId);
       else if (packet.qos === 2) reply = ack('pubrec', packet.packetId);
     } else if (packet.type === 'pubrel') reply = ack('pubcomp', packet.packetId);
-    else if (packet.type === 'pubrec') reply = ack('pubrel', packet.packetId);
+    // A 5.0 PUBREC with a failure reason code (>= 0x80) ends the flow: no PUBREL follows (5.0 section 4.3.3).
+    else if (packet.type === 'pubrec' && (packet.reasonCode ?? 0) < 0x80)
+      reply = ack('pubrel', packet.packetId);
     if (reply) this.write(encode(reply, { protocolVersion: this.decoder.protocolVersion }), reply, 'auto');
   }
 
