@@ -28,11 +28,20 @@ export class CaseClient {
     readonly raw: RawClient,
   ) {}
 
+  /** Packet identifier of the last packet taken from the inbox that carried one (`packetId: last`). */
+  lastPacketId: number | undefined;
+
   /** Next event: stashed ones first. */
   async take(timeoutMs: number): Promise<ClientEvent | undefined> {
-    const s = this.stash.shift();
-    if (s) return s;
-    return this.raw.next(Math.max(0, timeoutMs));
+    const e = this.stash.shift() ?? (await this.raw.next(Math.max(0, timeoutMs)));
+    this.noteId(e);
+    return e;
+  }
+
+  private noteId(e: ClientEvent | undefined): void {
+    if (e?.kind !== 'packet') return;
+    const id = (e.packet as { packetId?: number }).packetId;
+    if (id !== undefined) this.lastPacketId = id;
   }
 
   /** Puts events back at the front, in order. */
@@ -56,6 +65,7 @@ export class CaseClient {
         const e = this.stash[i]!;
         if (e.kind === 'packet' && pred(e.packet)) {
           this.stash.splice(i, 1);
+          this.noteId(e);
           return { packet: e.packet };
         }
         if (e.kind !== 'packet') return { event: e };
@@ -63,7 +73,10 @@ export class CaseClient {
       for (;;) {
         const e = await this.raw.next(deadline - performance.now());
         if (!e) return { timeout: true };
-        if (e.kind === 'packet' && pred(e.packet)) return { packet: e.packet };
+        if (e.kind === 'packet' && pred(e.packet)) {
+          this.noteId(e);
+          return { packet: e.packet };
+        }
         passed.push(e);
         if (e.kind !== 'packet') return { event: e };
       }

@@ -141,7 +141,15 @@ const fieldSchemas: Record<string, Schema> = {
   qos: S.int(0, 3),
   retain: S.bool,
   dup: S.bool,
-  packetId: S.int(0, 65535),
+  // `last`: the packet identifier of the last packet this client received that carried one.
+  packetId: {
+    t: 'union',
+    describe: 'a packet identifier (0-65535) or "last"',
+    of: [
+      { when: (n) => (n as { value?: unknown } | null)?.value === 'last', schema: S.enum('last') },
+      { when: () => true, schema: S.int(0, 65535) },
+    ],
+  },
   subscriptions: S.array(
     S.object({
       topic: S.req(S.string),
@@ -267,4 +275,12 @@ export function toMatch(type: PacketType, fields: Record<string, unknown>): Pack
 
 export function hex2(n: number): string {
   return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/** Replaces `packetId: last` with the client's last received packet identifier. */
+export function resolveLast<T>(fields: T, lastPacketId: number | undefined): T {
+  if (fields && typeof fields === 'object' && (fields as { packetId?: unknown }).packetId === 'last') {
+    return { ...fields, packetId: lastPacketId ?? 0 };
+  }
+  return fields;
 }

@@ -7,7 +7,7 @@ import type { CaseClient, CaseContext } from '../context.js';
 import { ExpectationFailure } from '../errors.js';
 import type { Expectation, ExpectStep } from '../model.js';
 import { S, type Schema } from '../schema.js';
-import { PACKET_TYPES, packetFieldsSchema } from './common.js';
+import { PACKET_TYPES, packetFieldsSchema, resolveLast } from './common.js';
 import type { StepDefinition } from './types.js';
 
 /**
@@ -120,9 +120,17 @@ export const expectStep: StepDefinition<ExpectStep> = {
     const client = ctx.client(step.as, step.pos);
     const bound = step.within ?? ctx.stepTimeoutMs;
     const expectation = ctx.render(step.expectation);
+    // `packetId: last` in a match means the id of the last packet received before this step.
+    const last = client.lastPacketId;
+    const fix = (e: Expectation): Expectation => {
+      if (e.kind === 'packet') return { ...e, match: resolveLast(e.match, last) };
+      if (e.kind === 'allOf') return { ...e, matches: e.matches.map((m) => resolveLast(m, last)) };
+      if (e.kind === 'oneOf') return { ...e, options: e.options.map((seq) => seq.map(fix)) };
+      return e;
+    };
     const deadline = performance.now() + bound;
     const ev = new Evaluator(ctx, client, step.skip ?? [], bound);
-    await ev.run(expectation, deadline);
+    await ev.run(fix(expectation), deadline);
   },
 };
 

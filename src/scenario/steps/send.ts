@@ -2,7 +2,7 @@ import type { PacketType } from '../../codec/index.js';
 import { HarnessError } from '../errors.js';
 import type { SendStep } from '../model.js';
 import { S } from '../schema.js';
-import { completePacket, overridesSchema, toOverrides, typedPacketSchema } from './common.js';
+import { completePacket, overridesSchema, resolveLast, toOverrides, typedPacketSchema } from './common.js';
 import type { StepDefinition } from './types.js';
 
 /**
@@ -40,7 +40,7 @@ export const sendStep: StepDefinition<SendStep> = {
     if (!step.packet) {
       throw new HarnessError('BAD_STEP', `${step.pos.file}:${step.pos.line}: send needs "packet" or "hex"`);
     }
-    const packet = completePacket(ctx.render(step.packet), ctx.version);
+    const packet = completePacket(resolveLast(ctx.render(step.packet), client.lastPacketId), ctx.version);
     client.raw.send(packet, step.overrides ? { overrides: step.overrides } : {});
   },
 };
