@@ -130,7 +130,8 @@ export class RawClient {
         fail(err.code ?? (useTls ? 'TLS' : 'ERROR'), err.message, err);
       };
       const onEarlyClose = (): void => fail('CLOSED', 'connection closed while connecting');
-      socket.once('error', onEarlyError);
+      // `on`, not `once`: a second socket error with no listener would crash the process.
+      socket.on('error', onEarlyError);
       socket.once('close', onEarlyClose);
       socket.once(useTls ? 'secureConnect' : 'connect', () => {
         if (settled) return;
