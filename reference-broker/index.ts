@@ -22,8 +22,20 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/** Counters for tests and diagnostics (open connections, live sessions, retained messages). */
+export interface BrokerStats {
+  connections: number;
+  sessions: number;
+  retained: number;
+}
+
+/** What `startBroker` actually returns: the contract plus diagnostics. */
+export interface RunningReferenceBroker extends RunningBroker {
+  stats(): BrokerStats;
+}
+
 /** Starts the reference broker (MQTT 3.1.1 and 5.0 on one TCP listener). */
-export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBroker> {
+export async function startBroker(opts: BrokerOptions = {}): Promise<RunningReferenceBroker> {
   const host = opts.host ?? '127.0.0.1';
   const log = new Logger(opts.logLevel ?? 'silent');
   const broker = new Broker(opts.config ?? {}, log);
@@ -41,6 +53,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningBrok
   return {
     host,
     port,
+    stats: () => ({
+      connections: broker.connections.size,
+      sessions: broker.sessions.size,
+      retained: broker.retained.size,
+    }),
     close: () => {
       closed ??= broker.close();
       return closed;
