@@ -90,6 +90,7 @@ async function startOnce(bin: string, port: number): Promise<RunningMosquitto> {
     ].join('\n'),
   );
   const child = spawn(bin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackForExit(child);
   let output = '';
   const collect = (chunk: Buffer): void => {
     if (output.length < MAX_LOG_CHARS) output += chunk.toString('utf8');
@@ -150,6 +151,20 @@ async function startOnce(bin: string, port: number): Promise<RunningMosquitto> {
       return stopped;
     },
   };
+}
+
+/** Brokers still running; killed if the test process exits without stopping them (e.g. a worker crash). */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function trackForExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of running) if (c.pid !== undefined) c.kill('SIGKILL');
+  });
 }
 
 async function killAndWait(
