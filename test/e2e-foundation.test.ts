@@ -37,7 +37,9 @@ const wait = (extra: Partial<ExpectOptions> = {}): ExpectOptions => ({ timeoutMs
 let counter = 0;
 const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 
-describe.each(targets)('$name, MQTT $version', ({ version, start }) => {
+const labelled = targets.map((t) => [`${t.name}, MQTT ${t.version === 5 ? '5.0' : '3.1.1'}`, t] as const);
+
+describe.each(labelled)('%s', (_label, { version, start }) => {
   const v5 = version === 5;
   let broker: Awaited<ReturnType<Target['start']>>;
   let clients: RawClient[] = [];
@@ -214,6 +216,21 @@ describe.each(targets)('$name, MQTT $version', ({ version, start }) => {
     pub.send(publishPacket(topic, 'min', 1, 5));
     assertOk(await pub.expect({ type: 'puback', packetId: 5 }, wait()), sub, pub);
     assertOk(await sub.expect({ type: 'publish', topic, payload: 'min', qos: 1 }, wait()), sub, pub);
+  });
+
+  it('PINGREQ is answered by PINGRESP, UNSUBSCRIBE by UNSUBACK', async () => {
+    const topic = uniqueTopic('unsub');
+    const c = await subscribed('c', topic, 1);
+    c.send({ type: 'pingreq' });
+    assertOk(await c.expect({ type: 'pingresp' }, wait()), c);
+    c.send({ type: 'unsubscribe', packetId: 9, topics: [topic], ...(v5 ? { properties: {} } : {}) });
+    assertOk(
+      await c.expect({ type: 'unsuback', packetId: 9, ...(v5 ? { reasonCodes: [0] } : {}) }, wait()),
+      c,
+    );
+    // No longer subscribed: its own QoS 0 publish is not delivered back.
+    c.send(publishPacket(topic, 'gone', 0));
+    assertOk(await c.expectNothing(150), c);
   });
 
   // 5.0 (section 4.13.1) lets the server send DISCONNECT 0x81 (Malformed Packet) or 0x82 (Protocol Error)
