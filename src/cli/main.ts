@@ -1,0 +1,326 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConsoleReporter } from '../report/console.js';
+import { writeJsonReport } from '../report/json.js';
+import { writeJunitReport } from '../report/junit.js';
+import { type CaseResult, isConformanceFailure, type RunReport } from '../report/model.js';
+import type { Target } from '../scenario/context.js';
+import { formatIssue, isScenarioLoadError } from '../scenario/errors.js';
+import {
+  type ExpectedFailure,
+  findExpectedFailure,
+  loadExpectedFailures,
+} from '../scenario/expected-failures.js';
+import { loadScenarios } from '../scenario/loader.js';
+import type { ProtocolName } from '../scenario/model.js';
+import { defaultSpecsDir, packageVersion } from '../scenario/paths.js';
+import { defaultConcurrency, runCases } from '../scenario/runner.js';
+import { planCases, splitSelectors } from '../scenario/select.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { parseTarget, TargetParseError } from './target.js';
+import { USAGE } from './usage.js';
+
+export { EXIT } from './exit-codes.js';
+
+/** Where the CLI writes and which signals it listens to; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTTY: boolean;
+  /** Registers SIGINT/SIGTERM handling; returns the function that removes it. */
+  onSignal: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+function processIo(): CliIo {
+  // `mqtt-conform | head` must not crash the run when the reader goes away.
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  }
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+    onSignal: (handler) => {
+      const int = (): void => handler('SIGINT');
+      const term = (): void => handler('SIGTERM');
+      process.on('SIGINT', int);
+      process.on('SIGTERM', term);
+      return () => {
+        process.off('SIGINT', int);
+        process.off('SIGTERM', term);
+      };
+    },
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+interface Options {
+  target?: Target & { display: string };
+  protocols: ProtocolName[];
+  only: string[];
+  exclude: string[];
+  list: boolean;
+  strict: boolean;
+  username?: string;
+  password?: string;
+  reportsDir: string;
+  junit: string;
+  json: string;
+  concurrency: number;
+  timeoutMs: number;
+  expectedFailures?: string;
+  color: boolean;
+  verbose: boolean;
+  specs: string[];
+}
+
+function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.version) return 'version';
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`expected at most one target, got ${parsed.positionals.join(' ')}`);
+  }
+  const protocolArg = v.protocol ?? 'all';
+  const protocols: ProtocolName[] =
+    protocolArg === 'all'
+      ? ['3.1.1', '5.0']
+      : protocolArg === '3.1.1' || protocolArg === '4'
+        ? ['3.1.1']
+        : protocolArg === '5' || protocolArg === '5.0'
+          ? ['5.0']
+          : [];
+  if (protocols.length === 0)
+    throw new UsageError(`--protocol: expected 3.1.1, 5 or all, got "${protocolArg}"`);
+  const int = (name: string, value: string | undefined, def: number, min: number): number => {
+    if (value === undefined) return def;
+    if (!/^\d+$/.test(value) || Number(value) < min) {
+      throw new UsageError(`--${name}: expected an integer >= ${min}, got "${value}"`);
+    }
+    return Number(value);
+  };
+  const reportsDir = resolve(io.cwd, v.reports ?? 'reports');
+  const opts: Options = {
+    protocols,
+    only: splitSelectors(v.only),
+    exclude: splitSelectors(v.exclude),
+    list: Boolean(v.list),
+    strict: Boolean(v.strict),
+    reportsDir,
+    junit: v.junit ? resolve(io.cwd, v.junit) : join(reportsDir, 'junit.xml'),
+    json: v.json ? resolve(io.cwd, v.json) : join(reportsDir, 'report.json'),
+    concurrency: int('concurrency', v.concurrency, defaultConcurrency(), 1),
+    timeoutMs: int('timeout', v.timeout, 5000, 50),
+    color: !v['no-color'] && io.isTTY && io.env.NO_COLOR === undefined,
+    verbose: Boolean(v.verbose),
+    specs: v.specs && v.specs.length > 0 ? v.specs.map((s) => resolve(io.cwd, s)) : [defaultSpecsDir()],
+  };
+  if (v.username !== undefined) opts.username = v.username;
+  if (v.password !== undefined) opts.password = v.password;
+  if (v.password !== undefined && v.username === undefined) {
+    throw new UsageError('--password needs --username');
+  }
+  if (v['expected-failures']) opts.expectedFailures = resolve(io.cwd, v['expected-failures']);
+  const t = parsed.positionals[0];
+  if (t !== undefined) {
+    try {
+      opts.target = parseTarget(t);
+    } catch (err) {
+      if (err instanceof TargetParseError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  return opts;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      protocol: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      list: { type: 'boolean' },
+      strict: { type: 'boolean' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      reports: { type: 'string' },
+      junit: { type: 'string' },
+      json: { type: 'string' },
+      concurrency: { type: 'string' },
+      timeout: { type: 'string' },
+      'expected-failures': { type: 'string' },
+      'no-color': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      specs: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+}
+
+/**
+ * `mqtt-conform [target] [options]`. Returns the exit code (see exit-codes.ts); never calls process.exit.
+ */
+export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise<number> {
+  const io: CliIo = { ...processIo(), ...ioOverride };
+  let opts: Options | 'help' | 'version';
+  try {
+    opts = parseOptions(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`mqtt-conform: ${err.message}\n\n${USAGE}`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  if (opts === 'help') {
+    io.stdout(USAGE);
+    return EXIT.OK;
+  }
+  if (opts === 'version') {
+    io.stdout(`${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+
+  // Scenarios and the expected-failures file: any error is a usage/scenario error (2) with file:line:col.
+  let planned: ReturnType<typeof planCases>;
+  let expected: ExpectedFailure[] = [];
+  try {
+    const files = loadScenarios(opts.specs, io.cwd);
+    planned = planCases(files, { protocols: opts.protocols, only: opts.only, exclude: opts.exclude });
+    if (opts.expectedFailures) {
+      const ids = new Set(files.flatMap((f) => f.cases.map((c) => c.id)));
+      expected = loadExpectedFailures(opts.expectedFailures, ids);
+    }
+  } catch (err) {
+    if (isScenarioLoadError(err)) {
+      io.stderr(`mqtt-conform: invalid scenario data\n${err.issues.map(formatIssue).join('\n')}\n`);
+      return EXIT.USAGE;
+    }
+    if (err instanceof Error && 'code' in err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.stderr(`mqtt-conform: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  if (planned.length === 0) {
+    io.stderr('mqtt-conform: no case matches the selection (--only / --exclude / --protocol)\n');
+    return EXIT.USAGE;
+  }
+
+  if (opts.list) {
+    for (const p of planned) {
+      const c = p.scenario;
+      io.stdout(
+        `${c.id.padEnd(48)} ${p.protocol.padEnd(5)} ${c.level.padEnd(6)} ${(c.statements[p.protocol] ?? []).join(',')}  ${c.title}\n`,
+      );
+    }
+    io.stdout(`${planned.length} case(s)\n`);
+    return EXIT.OK;
+  }
+
+  // No target: the bundled reference broker on a free loopback port.
+  let bundled: { close(): Promise<void> } | undefined;
+  let target = opts.target;
+  if (!target) {
+    try {
+      const mod = (await import('../../reference-broker/index.js')) as {
+        startBroker(o: {
+          host?: string;
+          port?: number;
+        }): Promise<{ host: string; port: number; close(): Promise<void> }>;
+      };
+      const b = await mod.startBroker({ host: '127.0.0.1', port: 0 });
+      bundled = b;
+      target = { host: b.host, port: b.port, display: `bundled reference broker ${b.host}:${b.port}` };
+    } catch (err) {
+      io.stderr(`mqtt-conform: cannot start the bundled reference broker: ${String(err)}\n`);
+      return EXIT.UNREACHABLE;
+    }
+  }
+
+  const controller = new AbortController();
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const removeSignal = io.onSignal((s) => {
+    if (signal) return;
+    signal = s;
+    io.stderr(`\nmqtt-conform: ${s} received; stopping and writing reports\n`);
+    controller.abort();
+  });
+
+  const reporter = new ConsoleReporter({
+    tty: io.isTTY,
+    color: opts.color,
+    verbose: opts.verbose,
+    strict: opts.strict,
+    write: io.stdout,
+  });
+  const startedAt = new Date();
+  const started = performance.now();
+  reporter.onStart({ target: target.display, total: planned.length });
+  let results: CaseResult[] = [];
+  let stoppedBy: string | undefined;
+  try {
+    const outcome = await runCases(planned, {
+      target: { host: target.host, port: target.port, ...(target.tls ? { tls: target.tls } : {}) },
+      concurrency: opts.concurrency,
+      stepTimeoutMs: opts.timeoutMs,
+      signal: controller.signal,
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      keepAllWireLogs: opts.verbose,
+      onCaseStart: (p) => reporter.onCaseStart(p),
+      onCaseDone: (r) => {
+        const xf = findExpectedFailure(expected, r.id, r.protocol);
+        if (xf) r.expectedFailure = xf.reason;
+        reporter.onCaseDone(r);
+      },
+    });
+    results = outcome.results;
+    stoppedBy = signal ?? outcome.stoppedBy;
+  } finally {
+    removeSignal();
+    await bundled?.close().catch(() => undefined);
+  }
+
+  const report: RunReport = {
+    tool: 'mqtt-conform',
+    version: packageVersion(),
+    target: target.display,
+    protocols: opts.protocols,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    cases: results,
+    ...(stoppedBy ? { stoppedBy } : {}),
+  };
+  reporter.onEnd(report);
+  try {
+    writeJunitReport(opts.junit, report, { strict: opts.strict });
+    writeJsonReport(opts.json, report);
+    io.stdout(`reports: ${opts.junit}, ${opts.json}\n`);
+  } catch (err) {
+    io.stderr(`mqtt-conform: cannot write reports: ${String(err)}\n`);
+    return EXIT.USAGE;
+  }
+  return exitCodeFor({
+    signal,
+    stoppedBy,
+    failures: results.filter((r) => isConformanceFailure(r, opts.strict)).length,
+  });
+}

@@ -1,0 +1,27 @@
+export const USAGE = `Usage: mqtt-conform [target] [options]
+
+Runs the MQTT conformance scenarios against a broker. target is host:port, mqtt://host[:port] or
+mqtts://host[:port]; without one, the bundled reference broker is started on a free loopback port.
+
+Options:
+  --protocol 3.1.1|5|all     protocol versions to test (default all)
+  --only SEL                 run only matching cases; SEL is a section prefix (3.3), a case id glob
+                             (3.3.1/retain-*) or a statement id (MQTT-3.3.1-5); repeatable, comma-separated
+  --exclude SEL              leave matching cases out (same selectors)
+  --list                     list the selected cases and exit (dry run)
+  --strict                   should-level (non-strict) results fail the run too
+  --username U, --password P credentials for every CONNECT
+  --reports DIR              folder for junit.xml and report.json (default reports/)
+  --junit FILE               JUnit XML path (default DIR/junit.xml)
+  --json FILE                JSON report path (default DIR/report.json)
+  --concurrency N            cases run at once (default 8)
+  --timeout MS               bound for each wait of a step (default 5000)
+  --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations
+  --specs DIR                scenario folder or file instead of the bundled specs/ (repeatable)
+  --no-color                 no ANSI colours
+  --verbose                  every case on its own line, full wire logs
+  -h, --help, --version
+
+Exit codes: 0 conformant, 1 conformance failures, 2 usage or scenario error, 3 target unreachable,
+130/143 interrupted by SIGINT/SIGTERM (reports are written with what ran).
+`;
