@@ -338,9 +338,13 @@ export class Connection {
     if (this.state === 'closed') return;
     this.broker.log.info(`${this.label} closing: ${why} (0x${reasonCode.toString(16)})`);
     if (this.version === 5 && this.state === 'connected') {
-      const properties: Properties = {};
-      if (this.requestProblemInfo) properties.reasonString = why;
-      this.send({ type: 'disconnect', reasonCode, properties });
+      // The reason string is dropped if it would make the packet too large for the client.
+      if (
+        !this.requestProblemInfo ||
+        !this.send({ type: 'disconnect', reasonCode, properties: { reasonString: why } })
+      ) {
+        this.send({ type: 'disconnect', reasonCode, properties: {} });
+      }
     }
     this.close();
   }

@@ -3,6 +3,9 @@ import type { Broker } from './broker.js';
 import type { Connection } from './connection.js';
 import type { Message } from './message.js';
 
+/** Bytes buffered for a socket beyond which QoS 0 copies are dropped. */
+const WRITE_BUFFER_LIMIT = 8 * 1024 * 1024;
+
 /** One subscription of one session. */
 export interface SubEntry {
   readonly session: Session;
@@ -79,7 +82,9 @@ export class Session {
     const conn = this.conn;
     if (qos === 0) {
       // QoS 0 is never queued for an offline client (allowed by [MQTT-3.1.2-5], which covers QoS 1 and 2).
-      if (conn?.ready) conn.sendPublish(msg, 0, retain, 0, false, subIds);
+      // A client that stops reading loses QoS 0 messages instead of growing the broker's memory.
+      if (conn?.ready && conn.socket.writableLength < WRITE_BUFFER_LIMIT)
+        conn.sendPublish(msg, 0, retain, 0, false, subIds);
       return;
     }
     const out: Outgoing = { msg, qos, retain, subIds, packetId: 0, released: false };

@@ -14,6 +14,7 @@ const SOAK = process.env.MQTT_CONFORM_SOAK !== undefined && process.env.MQTT_CON
 const RUNS = SOAK ? 10_000 : 200;
 const SEED = Number(process.env.MQTT_CONFORM_SEED ?? 20260601);
 const BATCH = 25;
+const TIMEOUT = SOAK ? 900_000 : 30_000;
 
 let broker: RunningReferenceBroker;
 let probe: TestClient;
@@ -83,40 +84,48 @@ const overridesArb: fc.Arbitrary<EncodeOverrides> = fc.oneof(
 );
 
 describe('robustness', () => {
-  it(`survives ${RUNS} random byte streams (seed ${SEED})`, async () => {
-    const arb = fc.oneof(
-      fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => Buffer.from(b)),
-      // A valid CONNECT first, so the random bytes reach the connected state.
-      fc
-        .tuple(fc.constantFrom<ProtocolVersion>(4, 5), fc.uint8Array({ minLength: 1, maxLength: 200 }))
-        .map(([v, b]) => Buffer.concat([connectBytes(v, ''), Buffer.from(b)])),
-    );
-    const cases = fc.sample(arb, { numRuns: RUNS, seed: SEED });
-    await runBatched(cases);
-  });
+  it(
+    `survives ${RUNS} random byte streams (seed ${SEED})`,
+    async () => {
+      const arb = fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => Buffer.from(b)),
+        // A valid CONNECT first, so the random bytes reach the connected state.
+        fc
+          .tuple(fc.constantFrom<ProtocolVersion>(4, 5), fc.uint8Array({ minLength: 1, maxLength: 200 }))
+          .map(([v, b]) => Buffer.concat([connectBytes(v, ''), Buffer.from(b)])),
+      );
+      const cases = fc.sample(arb, { numRuns: RUNS, seed: SEED });
+      await runBatched(cases);
+    },
+    TIMEOUT,
+  );
 
-  it(`survives ${RUNS} structurally valid but wrong packets (seed ${SEED})`, async () => {
-    const arb = fc.constantFrom<ProtocolVersion>(4, 5).chain((v) =>
-      fc.tuple(
-        fc.constant(v),
-        fc.array(fc.tuple(anyPacket(v, { maxStringLength: 20, maxPayload: 64 }), overridesArb), {
-          minLength: 1,
-          maxLength: 4,
-        }),
-      ),
-    );
-    const cases: Buffer[] = [];
-    for (const [v, packets] of fc.sample(arb, { numRuns: RUNS, seed: SEED + 1 })) {
-      const parts = [connectBytes(v, '')];
-      for (const [packet, overrides] of packets as Array<[Packet, EncodeOverrides]>) {
-        try {
-          parts.push(encode(packet, { protocolVersion: v, overrides }));
-        } catch {
-          // An override combination the encoder cannot express: skip that packet.
+  it(
+    `survives ${RUNS} structurally valid but wrong packets (seed ${SEED})`,
+    async () => {
+      const arb = fc.constantFrom<ProtocolVersion>(4, 5).chain((v) =>
+        fc.tuple(
+          fc.constant(v),
+          fc.array(fc.tuple(anyPacket(v, { maxStringLength: 20, maxPayload: 64 }), overridesArb), {
+            minLength: 1,
+            maxLength: 4,
+          }),
+        ),
+      );
+      const cases: Buffer[] = [];
+      for (const [v, packets] of fc.sample(arb, { numRuns: RUNS, seed: SEED + 1 })) {
+        const parts = [connectBytes(v, '')];
+        for (const [packet, overrides] of packets as Array<[Packet, EncodeOverrides]>) {
+          try {
+            parts.push(encode(packet, { protocolVersion: v, overrides }));
+          } catch {
+            // An override combination the encoder cannot express: skip that packet.
+          }
         }
+        cases.push(Buffer.concat(parts));
       }
-      cases.push(Buffer.concat(parts));
-    }
-    await runBatched(cases);
-  });
+      await runBatched(cases);
+    },
+    TIMEOUT,
+  );
 });

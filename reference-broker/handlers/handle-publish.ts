@@ -1,4 +1,4 @@
-import { type PublishPacket, ReasonCode } from '../../src/codec/index.js';
+import { isValidTopicName, type PublishPacket, ReasonCode } from '../../src/codec/index.js';
 import type { Connection } from '../connection.js';
 import { messageFromPublish } from '../message.js';
 
@@ -21,6 +21,17 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
   const v5 = conn.version === 5;
   let topic = p.topic;
   if (v5) {
+    if (p.properties?.subscriptionIdentifier !== undefined) {
+      // A client's PUBLISH carries no Subscription Identifier (section 3.3.2.3.8): Protocol Error.
+      conn.violation(ReasonCode.ProtocolError, 'subscription identifier in PUBLISH from a client');
+      return;
+    }
+    const responseTopic = p.properties?.responseTopic;
+    if (responseTopic !== undefined && !isValidTopicName(responseTopic)) {
+      // The Response Topic is a topic name, without wildcards [MQTT-3.3.2-14].
+      conn.violation(ReasonCode.ProtocolError, 'invalid response topic');
+      return;
+    }
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
       // Alias 0 or above our Topic Alias Maximum is invalid [MQTT-3.3.2-8] (section 3.3.2.3.4).
