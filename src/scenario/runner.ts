@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { RawClient } from '../client/index.js';
 import { describeEvent } from '../client/match.js';
@@ -61,6 +62,8 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
   const runId = opts.runId ?? newRunId();
   const results: Array<CaseResult | undefined> = new Array(planned.length);
   const internal = new AbortController();
+  // Every running case and wait step listens on this signal.
+  setMaxListeners(0, internal.signal);
   const external = opts.signal;
   const onExternalAbort = (): void => internal.abort();
   external?.addEventListener('abort', onExternalAbort);
