@@ -1,0 +1,144 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from '../reference-broker/index.js';
+import { loadScenarioFile } from '../src/scenario/loader.js';
+import { type PlannedCase, runCases } from '../src/scenario/runner.js';
+import { planCases } from '../src/scenario/select.js';
+import { startFaultyProxy } from './helpers/faulty-proxy.js';
+
+/** Each verdict, produced by a real broker (the reference broker, alone or behind the faulty proxy). */
+const YAML = `
+section: "3.12.4"
+title: verdict fixtures
+cases:
+  - id: passes
+    title: PINGREQ answered
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - send: { as: c, packet: { type: pingreq } }
+      - expect: { as: c, pingresp: {} }
+  - id: must-broken
+    title: expects a PUBACK that never comes
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - send: { as: c, packet: { type: pingreq } }
+      - expect: { as: c, puback: { packetId: 9 }, within: 500 }
+  - id: should-broken
+    title: the same, at should level
+    statements: [MQTT-3.12.4-1]
+    level: should
+    steps:
+      - connect: { as: c }
+      - send: { as: c, packet: { type: pingreq } }
+      - expect: { as: c, puback: { packetId: 9 }, within: 500 }
+  - id: info-observed
+    title: an informational observation
+    statements: [MQTT-3.12.4-1]
+    level: info
+    steps:
+      - connect: { as: c }
+      - expect: { as: c, nothing: 100 }
+  - id: needs-qos2
+    title: needs a QoS 2 grant
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - subscribe: { as: c, filter: "{prefix}/q", qos: 2 }
+  - id: harness-error
+    title: a step on a client that was never connected
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - expect: { as: ghost, closed: true }
+`;
+
+let broker: { host: string; port: number; close(): Promise<void> };
+let planned: PlannedCase[];
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  planned = planCases([loadScenarioFile('verdicts.yaml', YAML)], { protocols: ['3.1.1', '5.0'] });
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+function byId(results: Awaited<ReturnType<typeof runCases>>['results'], protocol = '3.1.1') {
+  return Object.fromEntries(
+    results.filter((r) => r.protocol === protocol).map((r) => [r.id.split('/')[1], r]),
+  );
+}
+
+describe('verdicts', () => {
+  it('passed, failed, non-strict, info and error against the reference broker', async () => {
+    const out = await runCases(planned, { target: broker, stepTimeoutMs: 1000 });
+    for (const protocol of ['3.1.1', '5.0']) {
+      const r = byId(out.results, protocol);
+      expect(r.passes?.status).toBe('passed');
+      expect(r['must-broken']?.status).toBe('failed');
+      expect(r['must-broken']?.expected).toBe('PUBACK {packetId: 9}');
+      expect(r['must-broken']?.actual).toBe('PINGRESP');
+      expect(r['must-broken']?.statements).toEqual(['MQTT-3.12.4-1']);
+      expect(r['must-broken']?.wireLog).toContain('PINGREQ');
+      expect(r['should-broken']?.status).toBe('non-strict');
+      expect(r['info-observed']?.status).toBe('info');
+      expect(r['needs-qos2']?.status).toBe('passed');
+      expect(r['harness-error']?.status).toBe('error');
+      expect(r['harness-error']?.message).toMatch(/no client "ghost"/);
+    }
+  }, 30_000);
+
+  it('skipped when the broker grants a lower QoS than the case needs', async () => {
+    const proxy = await startFaultyProxy(broker, 'grant-qos1');
+    try {
+      const out = await runCases(
+        planned.filter((p) => p.scenario.id.endsWith('needs-qos2')),
+        { target: proxy, stepTimeoutMs: 1000 },
+      );
+      expect(out.results.map((r) => r.status)).toEqual(['skipped', 'skipped']);
+      expect(out.results[0]?.message).toMatch(/granted QoS 1 .* needs QoS 2/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('skipped for every 5.0 case when the broker refuses 5.0 with CONNACK 0x84', async () => {
+    const proxy = await startFaultyProxy(broker, 'refuse-5');
+    try {
+      const out = await runCases(planned, { target: proxy, stepTimeoutMs: 1000 });
+      const v5 = out.results.filter((r) => r.protocol === '5.0');
+      expect(v5.length).toBeGreaterThan(0);
+      for (const r of v5) {
+        expect(r.status).toBe('skipped');
+        expect(r.message).toMatch(/declines MQTT 5\.0/);
+      }
+      expect(byId(out.results, '3.1.1').passes?.status).toBe('passed');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('error (not failed) when the target accepts TCP and never answers', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => {
+      s.on('error', () => undefined);
+      sockets.add(s);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const t0 = Date.now();
+      const out = await runCases(planned, { target: { host: '127.0.0.1', port }, stepTimeoutMs: 500 });
+      expect(out.results).toHaveLength(planned.length);
+      for (const r of out.results) {
+        expect(r.status).toBe('error');
+        expect(r.message).toMatch(/did not answer a valid MQTT .* CONNECT/);
+      }
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+});
