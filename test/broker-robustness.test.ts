@@ -128,4 +128,28 @@ describe('robustness', () => {
     },
     TIMEOUT,
   );
+
+  it(
+    'holds 2,000 concurrent connections and keeps answering the probe',
+    async () => {
+      const clients: TestClient[] = [];
+      for (let i = 0; i < 2000; i += 200) {
+        const batch = await Promise.all(
+          Array.from({ length: 200 }, (_, j) =>
+            TestClient.connect(broker.port, { clientId: `many-${i + j}`, keepAlive: 0 }),
+          ),
+        );
+        for (const { client, connack } of batch) {
+          expect(connack.reasonCode).toBe(0);
+          clients.push(client);
+        }
+      }
+      expect(broker.stats().connections).toBe(2001);
+      await probeAlive();
+      for (const c of clients) c.destroy();
+      await Promise.all(clients.map((c) => c.waitClosed()));
+      await settle();
+    },
+    TIMEOUT,
+  );
 });
