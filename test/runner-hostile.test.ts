@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from '../reference-broker/index.js';
+import { loadScenarios } from '../src/scenario/loader.js';
+import { defaultSpecsDir } from '../src/scenario/paths.js';
+import { type PlannedCase, runCases } from '../src/scenario/runner.js';
+import { planCases } from '../src/scenario/select.js';
+import { MOSQUITTO_MISSING, mosquittoAvailable, startMosquitto } from './helpers/mosquitto.js';
+
+/** Hostile and dying targets give errors, quickly, without crashing or hanging the runner. */
+let planned: PlannedCase[];
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(() => {
+  planned = planCases(loadScenarios([defaultSpecsDir()]), { protocols: ['3.1.1', '5.0'] });
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function hostileServer(onConnection: (s: net.Socket) => void): Promise<number> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    onConnection(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function runAll(port: number) {
+  const t0 = Date.now();
+  const out = await runCases(planned, { target: { host: '127.0.0.1', port }, stepTimeoutMs: 1000 });
+  return { out, ms: Date.now() - t0 };
+}
+
+describe('hostile targets', () => {
+  it('garbage bytes: every case is an error, no crash', async () => {
+    const port = await hostileServer((s) => {
+      s.write(randomBytes(512));
+      const t = setInterval(() => s.writable && s.write(randomBytes(256)), 20);
+      s.on('close', () => clearInterval(t));
+    });
+    const { out, ms } = await runAll(port);
+    expect(out.results).toHaveLength(planned.length);
+    expect(new Set(out.results.map((r) => r.status))).toEqual(new Set(['error']));
+    expect(ms).toBeLessThan(10_000);
+  });
+
+  it('a 256 MB packet announcement: errors without buffering it', async () => {
+    const before = process.memoryUsage().heapUsed;
+    const port = await hostileServer((s) => {
+      // CONNACK type with a remaining length of 268,435,455 bytes, then a stream of zeros.
+      s.write(Buffer.from('20ffffff7f', 'hex'));
+      const chunk = Buffer.alloc(1024 * 1024);
+      let sent = 0;
+      const t = setInterval(() => {
+        if (!s.writable || sent > 64) return clearInterval(t);
+        s.write(chunk);
+        sent++;
+      }, 5);
+      s.on('close', () => clearInterval(t));
+    });
+    const { out, ms } = await runAll(port);
+    expect(new Set(out.results.map((r) => r.status))).toEqual(new Set(['error']));
+    expect(out.results[0]?.message).toMatch(/did not answer a valid MQTT/);
+    expect(out.results[0]?.actual).toMatch(/PACKET_TOO_LARGE|malformed/i);
+    expect(ms).toBeLessThan(10_000);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(128 * 1024 * 1024);
+  });
+
+  it('accepts TCP and never answers: errors within seconds, not one timeout per case', async () => {
+    const port = await hostileServer(() => undefined);
+    const { out, ms } = await runAll(port);
+    expect(new Set(out.results.map((r) => r.status))).toEqual(new Set(['error']));
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('nothing listening: every case is an error and the run says the target is unreachable', async () => {
+    const port = await hostileServer(() => undefined);
+    await cleanups.pop()!();
+    const { out, ms } = await runAll(port);
+    expect(out.stoppedBy).toBe('target-unreachable');
+    expect(new Set(out.results.map((r) => r.status))).toEqual(new Set(['error']));
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('a broker that answers CONNECT and then misbehaves mid-case gives errors or failures, never a hang', async () => {
+    // Answers CONNECT with a valid CONNACK, then garbage on the next packet.
+    const port = await hostileServer((s) => {
+      let first = true;
+      s.on('data', () => {
+        if (first) s.write(Buffer.from('20020000', 'hex'));
+        else s.write(randomBytes(64));
+        first = false;
+      });
+    });
+    const { out, ms } = await runAll(port);
+    expect(out.results).toHaveLength(planned.length);
+    expect(ms).toBeLessThan(30_000);
+  }, 40_000);
+});
+
+describe('target dying mid-run', () => {
+  it('reference broker closed mid-run: the remaining cases become errors within seconds', async () => {
+    const broker = await startBroker({ host: '127.0.0.1', port: 0 });
+    let killedAt = 0;
+    setTimeout(() => {
+      killedAt = Date.now();
+      void broker.close();
+    }, 400);
+    const out = await runCases(planned, { target: broker, stepTimeoutMs: 2000, concurrency: 4 });
+    const doneAt = Date.now();
+    expect(killedAt).toBeGreaterThan(0);
+    expect(doneAt - killedAt).toBeLessThan(8_000);
+    expect(out.stoppedBy).toBe('target-died');
+    expect(out.results).toHaveLength(planned.length);
+    expect(out.results.some((r) => r.status === 'passed')).toBe(true);
+    const errors = out.results.filter((r) => r.status === 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(out.results.filter((r) => r.status === 'failed')).toEqual([]);
+  }, 30_000);
+
+  it.skipIf(!mosquittoAvailable())(
+    `mosquitto killed mid-run${mosquittoAvailable() ? '' : ` (${MOSQUITTO_MISSING})`}`,
+    async () => {
+      const m = await startMosquitto();
+      let killedAt = 0;
+      setTimeout(() => {
+        killedAt = Date.now();
+        void m.stop();
+      }, 400);
+      const out = await runCases(planned, { target: m, stepTimeoutMs: 2000, concurrency: 4 });
+      expect(Date.now() - killedAt).toBeLessThan(8_000);
+      expect(out.stoppedBy).toBe('target-died');
+      expect(out.results).toHaveLength(planned.length);
+      expect(out.results.filter((r) => r.status === 'failed')).toEqual([]);
+    },
+    30_000,
+  );
+});
