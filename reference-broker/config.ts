@@ -40,6 +40,8 @@ export interface BrokerLimits {
   topicAliasMaximum?: number;
   maxTopicLength?: number;
   maxTopicLevels?: number;
+  /** Longer client identifiers are refused (3.1.1 0x02, 5.0 0x85). */
+  maxClientIdLength?: number;
   /** 5.0: a larger client keep-alive (or 0) is replaced by this via Server Keep Alive. */
   maxKeepAlive?: number;
   /** Cap on the 5.0 session expiry interval, in seconds. */
@@ -68,6 +70,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   topicAliasMaximum: 10,
   maxTopicLength: 65_535,
   maxTopicLevels: 128,
+  maxClientIdLength: 65_535,
   maxKeepAlive: 65_535,
   maxSessionExpiryInterval: 0xffffffff,
   maximumQoS: 2,

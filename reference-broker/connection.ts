@@ -20,12 +20,14 @@ const ACK_TYPE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as 
 const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 /** 5.0 reason code for a decode error after CONNACK (section 4.13; duplicates and bad values are Protocol Errors). */
-export function reasonForDecodeError(code: DecodeErrorCode | 'PACKET_TOO_LARGE'): number {
+export function reasonForDecodeError(code: DecodeErrorCode | 'PACKET_TOO_LARGE', message = ''): number {
   switch (code) {
+    case 'INVALID_PROPERTY_VALUE':
+      // Topic Alias 0 is "Topic Alias invalid" (section 3.3.2.3.4) [MQTT-3.3.2-8].
+      return message.includes('topicAlias') ? ReasonCode.TopicAliasInvalid : ReasonCode.ProtocolError;
     case 'PACKET_TOO_LARGE':
       return ReasonCode.PacketTooLarge;
     case 'DUPLICATE_PROPERTY':
-    case 'INVALID_PROPERTY_VALUE':
     case 'PROPERTY_NOT_ALLOWED':
     case 'EMPTY_SUBSCRIBE':
     case 'EMPTY_UNSUBSCRIBE':
@@ -146,7 +148,7 @@ export class Connection {
     this.broker.log.info(
       `${this.label} malformed ${error.packetType ?? 'packet'}: ${error.code} ${error.statement ?? ''} ${error.message}`,
     );
-    this.onBadPacket(error.code, reasonForDecodeError(error.code), frame);
+    this.onBadPacket(error.code, reasonForDecodeError(error.code, error.message), frame);
   }
 
   private onBadPacket(code: string, reason: number, frame: Buffer | undefined): void {

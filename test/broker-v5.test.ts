@@ -299,3 +299,33 @@ describe('AUTH', () => {
     expect(d).toMatchObject({ reasonCode: 0x82 });
   });
 });
+
+describe('more refusals', () => {
+  it('topic alias 0 is Topic Alias invalid (0x94) [MQTT-3.3.2-8]', async () => {
+    const c = await client();
+    c.sendRaw('30 07 00 01 61 03 23 00 00');
+    const [d] = await c.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x94 });
+  });
+
+  it('a client id above the configured length is refused with 0x85 / 0x02', async () => {
+    const own = await startBroker({ config: { limits: { maxClientIdLength: 8 } } });
+    try {
+      const v5 = await TestClient.connect(own.port, { clientId: 'much-too-long', protocolVersion: 5 });
+      expect(v5.connack).toMatchObject({ reasonCode: 0x85, sessionPresent: false });
+      await v5.client.expectClosed();
+      const v4 = await TestClient.connect(own.port, { clientId: 'much-too-long' });
+      expect(v4.connack.reasonCode).toBe(2);
+      await v4.client.expectClosed();
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a PUBLISH from a client with a subscription identifier is a Protocol Error', async () => {
+    const c = await client();
+    c.send(pub('a/b', 'x', 0, { subscriptionIdentifier: [1] }));
+    const [d] = await c.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x82 });
+  });
+});

@@ -45,6 +45,14 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     return;
   }
 
+  if (packet.clientId.length > limits.maxClientIdLength) {
+    // Client identifier not accepted: 0x02 / 0x85, then close [MQTT-3.1.3-9] (5.0 [MQTT-3.1.3-8]).
+    conn.refuse(
+      v5 ? ReasonCode.ClientIdentifierNotValid : ReturnCode.IdentifierRejected,
+      'client id too long',
+    );
+    return;
+  }
   let clientId = packet.clientId;
   let assigned = false;
   if (clientId === '') {
