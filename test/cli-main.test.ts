@@ -1,0 +1,221 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from '../reference-broker/index.js';
+import { type CliIo, main } from '../src/cli/main.js';
+import { startFaultyProxy } from './helpers/faulty-proxy.js';
+import { freePort } from './helpers/free-port.js';
+
+/** The CLI in-process against real brokers: every exit code, the selection and the expected-failures file. */
+let broker: { host: string; port: number; close(): Promise<void> };
+let target: string;
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  target = `127.0.0.1:${broker.port}`;
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+export interface Captured {
+  code: number;
+  out: string;
+  err: string;
+  dir: string;
+}
+
+export async function runCli(args: string[], extra: Partial<CliIo> = {}): Promise<Captured> {
+  const dir = mkdtempSync(join(tmpdir(), 'mc-cli-'));
+  let out = '';
+  let err = '';
+  const code = await main([...args, '--reports', dir], {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    isTTY: false,
+    onSignal: () => () => undefined,
+    ...extra,
+  });
+  return { code, out, err, dir };
+}
+
+describe('exit codes', () => {
+  it('0 when every selected must-level case passes; reports written', async () => {
+    const r = await runCli([target, '--only', '3.12.4,3.8.4', '--no-color']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/PASS +3\.1\.1 +3\.12\.4\/pingresp-keeps-alive/);
+    expect(r.out).toContain('RESULT: conformant');
+    expect(existsSync(join(r.dir, 'junit.xml'))).toBe(true);
+    expect(existsSync(join(r.dir, 'report.json'))).toBe(true);
+  }, 30_000);
+
+  it('0 with no target: starts the bundled reference broker', async () => {
+    const r = await runCli(['--only', '4.3.2', '--protocol', '5']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/bundled reference broker 127\.0\.0\.1:\d+/);
+    const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+    expect(json.protocols).toEqual(['5.0']);
+    expect(json.summary.passed).toBe(2);
+  }, 30_000);
+
+  it('1 on a conformance failure, with statement, expected, actual and wire log on the console', async () => {
+    const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
+    try {
+      const r = await runCli([
+        `127.0.0.1:${proxy.port}`,
+        '--only',
+        '4.3.2/puback-echoes-packet-id',
+        '--timeout',
+        '500',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('FAIL 4.3.2/puback-echoes-packet-id [MQTT 3.1.1]');
+      expect(r.out).toContain('Statements: MQTT-3.3.4-1, MQTT-2.3.1-6, MQTT-4.3.2-2 (must)');
+      expect(r.out).toContain('Expected: PUBACK {packetId: 4660}');
+      expect(r.out).toContain('Actual:   PUBACK {packetId: 4661}');
+      expect(r.out).toMatch(/Wire log.*:\n.*connected to/);
+      expect(r.out).toContain('RESULT: 2 case(s) not conformant');
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('0 when the failing case is listed in --expected-failures; a listed case that passes is reported', async () => {
+    const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
+    const dir = mkdtempSync(join(tmpdir(), 'mc-xf-'));
+    const xf = join(dir, 'expected.yaml');
+    writeFileSync(
+      xf,
+      '- id: 4.3.2/puback-echoes-packet-id\n  reason: our PUBACK ids are off by one\n- id: 3.12.4/pingresp-keeps-alive\n  reason: fixed long ago\n',
+    );
+    try {
+      const r = await runCli([
+        `127.0.0.1:${proxy.port}`,
+        '--only',
+        '4.3.2/puback-echoes-packet-id,3.12.4',
+        '--timeout',
+        '500',
+        '--expected-failures',
+        xf,
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('(expected failure)');
+      expect(r.out).toMatch(
+        /note: 3\.12\.4\/pingresp-keeps-alive \[3\.1\.1\] is listed as an expected failure but now passes/,
+      );
+      const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+      const c = json.cases.find((x: { id: string }) => x.id === '4.3.2/puback-echoes-packet-id');
+      expect(c.status).toBe('failed');
+      expect(c.expectedFailure).toBe('our PUBACK ids are off by one');
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('non-strict does not fail the run unless --strict', async () => {
+    const proxy = await startFaultyProxy(broker, 'ignore-retained-update');
+    try {
+      const loose = await runCli([
+        `127.0.0.1:${proxy.port}`,
+        '--only',
+        '3.3.1/retain-qos0-stored',
+        '--timeout',
+        '500',
+      ]);
+      expect(loose.out).toMatch(/NON-STRICT +3\.1\.1 +3\.3\.1\/retain-qos0-stored/);
+      expect(loose.code).toBe(0);
+      const strict = await runCli([
+        `127.0.0.1:${proxy.port}`,
+        '--only',
+        '3.3.1/retain-qos0-stored',
+        '--timeout',
+        '500',
+        '--strict',
+      ]);
+      expect(strict.code).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('2 on usage errors', async () => {
+    for (const args of [
+      ['--bogus'],
+      ['--protocol', '6'],
+      ['--concurrency', 'x'],
+      ['a:1', 'b:2'],
+      ['http://x:1'],
+      ['--password', 'p'],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toContain('Usage: mqtt-conform');
+    }
+    const none = await runCli([target, '--only', 'no-such-case']);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('no case matches');
+  });
+
+  it('2 with file:line:col for a broken scenario file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-bad-'));
+    writeFileSync(
+      join(dir, '3.3.1-bad.yaml'),
+      'section: "3.3.1"\ntitle: t\ncases:\n  - id: a\n    title: t\n    statements: [MQTT-3.3.1-5]\n    steps:\n      - subscribe: { as: c, filter: x, qos: high }\n',
+    );
+    const r = await runCli([target, '--specs', dir], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      '3.3.1-bad.yaml:8:45: cases[0].steps[0].subscribe.qos: expected an integer from 0 to 2, found string "high"',
+    );
+  });
+
+  it('2 with file:line:col for a broken expected-failures file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-badxf-'));
+    const xf = join(dir, 'xf.yaml');
+    writeFileSync(xf, '- id: 3.3.1/retain-stored-and-sent\n');
+    const r = await runCli([target, '--expected-failures', xf]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/xf\.yaml:1:3: expected-failures\[0\]: missing required key "reason"/);
+  });
+
+  it('3 when the target is unreachable, with reports written', async () => {
+    const port = await freePort();
+    const r = await runCli([`127.0.0.1:${port}`, '--only', '3.12.4']);
+    expect(r.code).toBe(3);
+    const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+    expect(json.stoppedBy).toBe('target-unreachable');
+    expect(json.summary.errors).toBe(2);
+  });
+
+  it('--list prints the selection without running it', async () => {
+    const r = await runCli(['127.0.0.1:1', '--list', '--only', 'MQTT-3.3.1-5']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('3.3.1/retain-replaces-stored');
+    expect(r.out).toMatch(/\d+ case\(s\)\n$/);
+  });
+
+  it('SIGINT during a run stops it, keeps what ran and writes both reports', async () => {
+    let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+    setTimeout(() => fire?.('SIGINT'), 1500);
+    const r = await runCli([target, '--concurrency', '2'], {
+      onSignal: (h) => {
+        fire = h;
+        return () => {
+          fire = undefined;
+        };
+      },
+    });
+    expect(r.code).toBe(130);
+    const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+    expect(json.stoppedBy).toBe('SIGINT');
+    expect(json.cases.length).toBeGreaterThan(0);
+    expect(json.cases.length).toBeLessThan(67);
+    expect(readFileSync(join(r.dir, 'junit.xml'), 'utf8')).toContain('<testsuites');
+  }, 30_000);
+});
