@@ -19,14 +19,14 @@ afterAll(async () => {
   await broker?.close();
 });
 
-export interface Captured {
+interface Captured {
   code: number;
   out: string;
   err: string;
   dir: string;
 }
 
-export async function runCli(args: string[], extra: Partial<CliIo> = {}): Promise<Captured> {
+async function runCli(args: string[], extra: Partial<CliIo> = {}): Promise<Captured> {
   const dir = mkdtempSync(join(tmpdir(), 'mc-cli-'));
   let out = '';
   let err = '';
