@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import type { QoS, Will } from '../src/codec/index.js';
 import { ReasonCode } from '../src/codec/index.js';
 import { Acl } from './acl.js';
 import { type BrokerConfig, type ResolvedLimits, resolveLimits } from './config.js';
-import { Connection } from './connection.js';
+import { Connection, type Transport } from './connection.js';
 import type { Logger } from './logger.js';
 import { type Message, messageFromWill, retainedCopy } from './message.js';
 import { RetainedStore } from './retained-store.js';
@@ -36,13 +36,12 @@ export class Broker {
     this.acl = new Acl(config.acl);
   }
 
-  createTcpServer(): Server {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  /** Registers a listening server so close() stops it. */
+  addServer(server: Server): void {
     this.servers.push(server);
-    return server;
   }
 
-  accept(socket: Socket): void {
+  accept(socket: Transport): void {
     if (this.closing || this.connections.size >= this.limits.maxConnections) {
       this.log.warn(
         `connection limit ${this.limits.maxConnections} reached, refusing ${socket.remoteAddress}`,

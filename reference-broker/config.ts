@@ -50,8 +50,22 @@ export interface BrokerLimits {
   retainAvailable?: boolean;
 }
 
+/** An extra listener besides the main TCP one. `tls` and `wss` need PEM `cert` and `key` files. */
+export interface ListenerConfig {
+  type: 'tcp' | 'tls' | 'ws' | 'wss';
+  /** Default: the broker's host. */
+  host?: string;
+  /** Default 0 (a free port; see RunningReferenceBroker.listeners). */
+  port?: number;
+  cert?: string;
+  key?: string;
+  /** CA bundle to verify client certificates against (then required). */
+  ca?: string;
+}
+
 export interface BrokerConfig {
   users?: BrokerUser[];
+  listeners?: ListenerConfig[];
   /** Default: true when no users are configured, false otherwise. */
   allowAnonymous?: boolean;
   acl?: AclRule[];
@@ -103,7 +117,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Checks the shape of a parsed config; `users` may also be given as a `{ name: password }` map. */
 export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConfig {
   if (!isObject(raw)) throw new BrokerConfigError(`${where}: expected a mapping at the top level`);
-  const known = new Set(['users', 'allowAnonymous', 'acl', 'limits']);
+  const known = new Set(['users', 'allowAnonymous', 'acl', 'limits', 'listeners']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw new BrokerConfigError(`${where}: unknown key "${key}"`);
   }
@@ -147,6 +161,30 @@ export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConf
       if (typeof r.clientId === 'string') rule.clientId = r.clientId;
       if (r.allow !== undefined) rule.allow = r.allow !== false;
       return rule;
+    });
+  }
+  if (raw.listeners !== undefined) {
+    if (!Array.isArray(raw.listeners)) throw new BrokerConfigError(`${where}: listeners must be a list`);
+    config.listeners = raw.listeners.map((l, i) => {
+      if (!isObject(l) || !['tcp', 'tls', 'ws', 'wss'].includes(String(l.type))) {
+        throw new BrokerConfigError(`${where}: listeners[${i}].type must be tcp, tls, ws or wss`);
+      }
+      const out: ListenerConfig = { type: l.type as ListenerConfig['type'] };
+      if (l.port !== undefined) {
+        if (typeof l.port !== 'number')
+          throw new BrokerConfigError(`${where}: listeners[${i}].port must be a number`);
+        out.port = l.port;
+      }
+      for (const k of ['host', 'cert', 'key', 'ca'] as const) {
+        if (l[k] === undefined) continue;
+        if (typeof l[k] !== 'string')
+          throw new BrokerConfigError(`${where}: listeners[${i}].${k} must be a string`);
+        out[k] = l[k] as string;
+      }
+      if ((out.type === 'tls' || out.type === 'wss') && (out.cert === undefined || out.key === undefined)) {
+        throw new BrokerConfigError(`${where}: listeners[${i}] (${out.type}) needs cert and key files`);
+      }
+      return out;
     });
   }
   if (raw.limits !== undefined) {

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type DecodeError,
   type DecodeErrorCode,
@@ -18,6 +18,13 @@ import type { Session } from './session.js';
 
 const ACK_TYPE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
 const PINGRESP = Buffer.from([0xd0, 0x00]);
+
+/** A byte stream to a client: a TCP or TLS socket, or the stream inside a WebSocket. */
+export type Transport = Duplex & {
+  setNoDelay?(noDelay?: boolean): unknown;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+};
 
 /** 5.0 reason code for a decode error after CONNACK (section 4.13; duplicates and bad values are Protocol Errors). */
 export function reasonForDecodeError(code: DecodeErrorCode | 'PACKET_TOO_LARGE', message = ''): number {
@@ -85,12 +92,12 @@ export class Connection {
   private readonly onFrameBound = (frame: Buffer) => this.onFrame(frame);
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: Transport,
     readonly broker: Broker,
   ) {
     this.framer = new Framer(broker.limits.maxPacketSize);
     this.sendQuota = broker.limits.maxInflight;
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => broker.log.debug(`conn ${this.id} socket error: ${err.message}`));
     socket.on('close', () => this.cleanup());

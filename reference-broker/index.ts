@@ -1,9 +1,15 @@
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Broker } from './broker.js';
-import type { BrokerConfig } from './config.js';
+import type { BrokerConfig, ListenerConfig } from './config.js';
 import { Logger, type LogLevel } from './logger.js';
+import { acceptWebSocket } from './websocket.js';
 
-export type { AclRule, BrokerConfig, BrokerLimits, BrokerUser } from './config.js';
+export type { AclRule, BrokerConfig, BrokerLimits, BrokerUser, ListenerConfig } from './config.js';
 export { BrokerConfigError, DEFAULT_LIMITS, loadBrokerConfig, validateBrokerConfig } from './config.js';
 export type { LogLevel } from './logger.js';
 
@@ -29,30 +35,80 @@ export interface BrokerStats {
   retained: number;
 }
 
-/** What `startBroker` actually returns: the contract plus diagnostics. */
+/** What `startBroker` actually returns: the contract plus diagnostics and the extra listeners' addresses. */
 export interface RunningReferenceBroker extends RunningBroker {
   stats(): BrokerStats;
+  /** Every listener, the main TCP one first, with the port actually bound. */
+  listeners: Array<{ type: ListenerConfig['type']; host: string; port: number }>;
 }
 
-/** Starts the reference broker (MQTT 3.1.1 and 5.0 on one TCP listener). */
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function tlsOptions(l: ListenerConfig): TlsOptions {
+  const opts: TlsOptions = { cert: readFileSync(l.cert!), key: readFileSync(l.key!) };
+  if (l.ca !== undefined) {
+    opts.ca = readFileSync(l.ca);
+    opts.requestCert = true;
+    opts.rejectUnauthorized = true;
+  }
+  return opts;
+}
+
+function createListener(broker: Broker, l: ListenerConfig): Server {
+  switch (l.type) {
+    case 'tcp':
+      return createServer({ noDelay: true }, (s) => broker.accept(s));
+    case 'tls':
+      return createTlsServer(tlsOptions(l), (s) => broker.accept(s));
+    case 'ws':
+    case 'wss': {
+      const http = l.type === 'ws' ? createHttpServer() : createHttpsServer(tlsOptions(l));
+      http.on('request', (_req, res) => {
+        res.writeHead(426, { 'Content-Type': 'text/plain' }).end('MQTT over WebSocket only\n');
+      });
+      http.on('upgrade', (req, socket, head) => {
+        const ws = acceptWebSocket(req, socket as Socket, head, broker.limits.maxPacketSize + 16);
+        if (ws !== undefined) broker.accept(ws);
+      });
+      return http;
+    }
+  }
+}
+
+/** Starts the reference broker: MQTT 3.1.1 and 5.0 on one TCP listener, plus any configured listeners. */
 export async function startBroker(opts: BrokerOptions = {}): Promise<RunningReferenceBroker> {
   const host = opts.host ?? '127.0.0.1';
   const log = new Logger(opts.logLevel ?? 'silent');
-  const broker = new Broker(opts.config ?? {}, log);
-  const server = broker.createTcpServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  log.info(`listening on ${host}:${port}`);
+  const config = opts.config ?? {};
+  const broker = new Broker(config, log);
+  const specs: ListenerConfig[] = [{ type: 'tcp', host, port: opts.port ?? 0 }, ...(config.listeners ?? [])];
+  const listeners: RunningReferenceBroker['listeners'] = [];
+  try {
+    for (const l of specs) {
+      const server = createListener(broker, l);
+      broker.addServer(server);
+      const lhost = l.host ?? host;
+      const port = await listen(server, l.port ?? 0, lhost);
+      listeners.push({ type: l.type, host: lhost, port });
+      log.info(`listening (${l.type}) on ${lhost}:${port}`);
+    }
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
   let closed: Promise<void> | undefined;
   return {
     host,
-    port,
+    port: listeners[0]!.port,
+    listeners,
     stats: () => ({
       connections: broker.connections.size,
       sessions: broker.sessions.size,

@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningReferenceBroker, startBroker } from '../reference-broker/index.js';
+
+let broker: RunningReferenceBroker;
+const port = (type: string) => broker.listeners.find((l) => l.type === type)!.port;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'broker-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  broker = await startBroker({
+    config: {
+      listeners: [{ type: 'tls', cert, key }, { type: 'ws' }, { type: 'wss', cert, key }],
+    },
+  });
+});
+afterAll(() => broker.close());
+
+function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { reconnectPeriod: 0, rejectUnauthorized: false, ...opts });
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+describe('listeners', () => {
+  it('carries MQTT over TCP, TLS, WebSocket and secure WebSocket, all sharing one broker', async () => {
+    const sub = await connect(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 5 });
+    await sub.subscribeAsync('listeners/#', { qos: 1 });
+    const urls = [
+      `mqtts://127.0.0.1:${port('tls')}`,
+      `ws://127.0.0.1:${port('ws')}/mqtt`,
+      `wss://127.0.0.1:${port('wss')}/mqtt`,
+    ];
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      sub.on('message', (topic) => {
+        got.push(topic);
+        if (got.length === urls.length) resolve();
+      });
+    });
+    for (const [i, url] of urls.entries()) {
+      const c = await connect(url, { protocolVersion: i === 1 ? 4 : 5 });
+      await c.publishAsync(`listeners/${i}`, 'x', { qos: 1 });
+      await c.endAsync();
+    }
+    await all;
+    expect(got.sort()).toEqual(['listeners/0', 'listeners/1', 'listeners/2']);
+    await sub.endAsync();
+  });
+
+  it('refuses a WebSocket handshake without the mqtt subprotocol [MQTT-6.0.0-4]', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1',
+        port: port('ws'),
+        path: '/mqtt',
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Protocol': 'chat',
+        },
+      });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('upgrade', () => resolve(101));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+  });
+
+  it('closes on a text frame [MQTT-6.0.0-1]', async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port: port('ws') }, () => {
+        s.write(
+          'GET /mqtt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n',
+        );
+        // A masked text frame "hi".
+        s.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]));
+      });
+      s.on('data', () => {});
+      s.on('close', () => resolve(true));
+      setTimeout(() => resolve(false), 2000).unref();
+    });
+    expect(closed).toBe(true);
+  });
+});
