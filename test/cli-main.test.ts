@@ -218,4 +218,39 @@ describe('exit codes', () => {
     expect(json.cases.length).toBeLessThan(67);
     expect(readFileSync(join(r.dir, 'junit.xml'), 'utf8')).toContain('<testsuites');
   }, 30_000);
+
+  it('--username/--password reach every CONNECT; without them a refusing broker gives errors with a hint', async () => {
+    const secured = await startBroker({
+      host: '127.0.0.1',
+      port: 0,
+      config: { users: [{ username: 'vendor', password: 's3cret' }] },
+    });
+    try {
+      const denied = await runCli([`127.0.0.1:${secured.port}`, '--only', '4.3.2', '--no-color']);
+      expect(denied.code).toBe(1);
+      expect(denied.out).toMatch(/ERROR .*refused a valid MQTT 3\.1\.1 CONNECT .*--username\/--password/);
+      const ok = await runCli([
+        `127.0.0.1:${secured.port}`,
+        '--only',
+        '4.3.2',
+        '--username',
+        'vendor',
+        '--password',
+        's3cret',
+      ]);
+      expect(ok.code).toBe(0);
+    } finally {
+      await secured.close();
+    }
+  }, 30_000);
+
+  it('on a TTY: a live progress line, colours, and lines only for cases that did not pass', async () => {
+    const r = await runCli([target, '--only', '4.3.2,3.6.1'], { isTTY: true, env: {} });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\r\x1b\[K\[\d+\/6\] /);
+    expect(r.out).toContain('\x1b[32m');
+    expect(r.out).not.toMatch(/PASS +3\.1\.1/);
+    const plain = await runCli([target, '--only', '4.3.2,3.6.1'], { isTTY: true, env: { NO_COLOR: '1' } });
+    expect(plain.out).not.toContain('\x1b[32m');
+  }, 30_000);
 });
