@@ -111,16 +111,17 @@ function notShortAuth(p: Packet): boolean {
 }
 
 /**
- * R4 (direction b, a filter): no CONNECT with an empty client id and Clean Session/Start 0. mqtt-packet's
- * generate refuses it ("clientId must be given if cleanSession set to 0"); 5.0 allows it and 3.1.1 leaves
- * the answer to the server (MQTT-3.1.3-8), so our codec writes it.
+ * R4 (directions b and c, a filter): no CONNECT with an empty client id and Clean Session/Start 0.
+ * mqtt-packet's generate refuses it ("clientId must be given if cleanSession set to 0"). 5.0 allows it; in
+ * 3.1.1 a client must not send it (MQTT-3.1.3-7) and a server must answer it with return code 0x02
+ * (MQTT-3.1.3-8), which is exactly what a conformance suite sends, so our codec writes it.
  */
 function notEmptyClientIdWithoutClean(p: Packet): boolean {
   return !(p.type === 'connect' && p.clientId === '' && !p.clean);
 }
 
 /**
- * R5 (direction b, a filter): no 5.0 CONNECT with a password but no user name. mqtt-packet's generate
+ * R5 (directions b and c, a filter): no 5.0 CONNECT with a password but no user name. mqtt-packet's generate
  * refuses it ("Username is required to use password"); 5.0 allows it (section 3.1.2.9).
  */
 function notPasswordWithoutUsername(p: Packet): boolean {
