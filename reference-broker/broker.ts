@@ -21,7 +21,7 @@ export class Broker {
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<Connection>();
   readonly tree = new TopicTree();
-  readonly retained = new RetainedStore();
+  readonly retained: RetainedStore;
   readonly servers: Server[] = [];
   closing = false;
   private epoch = 0;
@@ -34,6 +34,7 @@ export class Broker {
   ) {
     this.limits = resolveLimits(config);
     this.acl = new Acl(config.acl);
+    this.retained = new RetainedStore(this.limits.maxRetainedMessages);
   }
 
   /** Registers a listening server so close() stops it. */
@@ -89,7 +90,9 @@ export class Broker {
 
   /** Routes an application message to every matching session and updates the retained store. */
   publish(msg: Message): void {
-    if (msg.retain) this.retained.set(msg.payload.length === 0 ? msg : retainedCopy(msg));
+    if (msg.retain && !this.retained.set(msg.payload.length === 0 ? msg : retainedCopy(msg))) {
+      this.log.warn(`retained store full (${this.limits.maxRetainedMessages}), not retaining ${msg.topic}`);
+    }
     const epoch = ++this.epoch;
     this.routing.msg = msg;
     this.routing.epoch = epoch;
@@ -136,9 +139,13 @@ export class Broker {
       return;
     }
     this.log.debug(`publishing will of ${session.clientId} on ${will.topic}`);
-    // Will published with its QoS and RETAIN [MQTT-3.1.2-8] [MQTT-3.1.2-16] [MQTT-3.1.2-17] (5.0 [MQTT-3.1.2-14]
-    // [MQTT-3.1.2-15]).
-    this.publish(messageFromWill(will, session.clientId, Date.now()));
+    try {
+      // Will published with its QoS and RETAIN [MQTT-3.1.2-8] [MQTT-3.1.2-16] [MQTT-3.1.2-17] (5.0
+      // [MQTT-3.1.2-14] [MQTT-3.1.2-15]).
+      this.publish(messageFromWill(will, session.clientId, Date.now()));
+    } catch (err) {
+      this.log.error(`internal error publishing will of ${session.clientId}: ${(err as Error).stack}`);
+    }
   }
 
   /** Called once per connection when it goes away (any reason). */

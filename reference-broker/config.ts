@@ -40,6 +40,10 @@ export interface BrokerLimits {
   topicAliasMaximum?: number;
   maxTopicLength?: number;
   maxTopicLevels?: number;
+  /** New sessions beyond this are refused (3.1.1 0x03 Server unavailable, 5.0 0x97 Quota exceeded). */
+  maxSessions?: number;
+  /** Retained messages on new topics beyond this are not stored (replacing and clearing still work). */
+  maxRetainedMessages?: number;
   /** Longer client identifiers are refused (3.1.1 0x02, 5.0 0x85). */
   maxClientIdLength?: number;
   /** 5.0: a larger client keep-alive (or 0) is replaced by this via Server Keep Alive. */
@@ -85,6 +89,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxTopicLength: 65_535,
   maxTopicLevels: 128,
   maxClientIdLength: 65_535,
+  maxSessions: 100_000,
+  maxRetainedMessages: 100_000,
   maxKeepAlive: 65_535,
   maxSessionExpiryInterval: 0xffffffff,
   maximumQoS: 2,

@@ -147,7 +147,15 @@ export class Connection {
       return false;
     }
     this.lastSeen = Date.now();
-    dispatch(this, res.packet);
+    try {
+      dispatch(this, res.packet);
+    } catch (err) {
+      // A bug must cost one connection, never the broker.
+      this.broker.log.error(
+        `${this.label} internal error handling ${res.packet.type}: ${(err as Error).stack}`,
+      );
+      this.violation(ReasonCode.ImplementationSpecificError, 'internal error');
+    }
     return !this.closed;
   }
 

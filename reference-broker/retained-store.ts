@@ -5,6 +5,8 @@ import type { Message } from './message.js';
 export class RetainedStore {
   private readonly byTopic = new Map<string, Message>();
 
+  constructor(private readonly maxMessages: number = Number.POSITIVE_INFINITY) {}
+
   get size(): number {
     return this.byTopic.size;
   }
@@ -13,9 +15,14 @@ export class RetainedStore {
    * Stores or replaces the retained message for its topic [MQTT-3.3.1-5] [MQTT-3.3.1-7]; an empty payload
    * removes it and is not stored [MQTT-3.3.1-10] [MQTT-3.3.1-11] (5.0: [MQTT-3.3.1-6] [MQTT-3.3.1-7]).
    */
-  set(msg: Message): void {
-    if (msg.payload.length === 0) this.byTopic.delete(msg.topic);
-    else this.byTopic.set(msg.topic, msg);
+  set(msg: Message): boolean {
+    if (msg.payload.length === 0) {
+      this.byTopic.delete(msg.topic);
+      return true;
+    }
+    if (this.byTopic.size >= this.maxMessages && !this.byTopic.has(msg.topic)) return false;
+    this.byTopic.set(msg.topic, msg);
+    return true;
   }
 
   /** Retained messages matching a filter; expired ones are dropped on the way [MQTT-3.3.2-5]. */

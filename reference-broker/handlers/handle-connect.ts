@@ -132,6 +132,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     sessionPresent = true;
   } else {
     if (session !== undefined) broker.endSession(session);
+    if (broker.sessions.size >= limits.maxSessions) {
+      conn.refuse(v5 ? ReasonCode.QuotaExceeded : ReturnCode.ServerUnavailable, 'session limit reached');
+      return;
+    }
     session = new Session(clientId, broker);
     broker.sessions.set(clientId, session);
   }
