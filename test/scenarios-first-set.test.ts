@@ -60,7 +60,7 @@ describe('first scenario set', () => {
     const expectations = new Set(
       cases.flatMap((c) => c.steps.flatMap((s) => (s.kind === 'expect' ? [s.expectation.kind] : []))),
     );
-    for (const k of ['packet', 'closed', 'nothing', 'allOf']) expect(expectations).toContain(k);
+    for (const k of ['packet', 'closed', 'nothing', 'allOf', 'oneOf']) expect(expectations).toContain(k);
     expect(new Set(cases.map((c) => c.level))).toEqual(new Set(['must', 'should', 'info']));
   });
 
