@@ -46,6 +46,32 @@ cases:
     steps:
       - connect: { as: c }
       - subscribe: { as: c, filter: "{prefix}/q", qos: 2 }
+  - id: expectation-forms
+    title: oneOf with a quiet alternative, skip, allOf in any order
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - expect: { as: c, oneOf: [ { closed: true }, { nothing: 200 } ] }
+      - send: { as: c, packet: { type: pingreq } }
+      - expect: { as: c, nothing: 200, skip: [pingresp] }
+      - subscribe: { as: c, filter: "{prefix}/#", qos: 0 }
+      - publish: { as: c, topic: "{prefix}/1", payload: one }
+      - publish: { as: c, topic: "{prefix}/2", payload: two }
+      - expect: { as: c, allOf: [ { publish: { payload: two } }, { publish: { payload: one } } ] }
+  - id: within-exceeded
+    title: a bound that is not met
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - expect: { as: c, closed: true, within: 200 }
+  - id: allof-missing
+    title: allOf names what is missing
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - subscribe: { as: c, filter: "{prefix}/#", qos: 0 }
+      - publish: { as: c, topic: "{prefix}/1", payload: one }
+      - expect: { as: c, allOf: [ { publish: { payload: one } }, { publish: { payload: three } } ], within: 300 }
   - id: harness-error
     title: a step on a client that was never connected
     statements: [MQTT-3.12.4-1]
@@ -84,6 +110,11 @@ describe('verdicts', () => {
       expect(r['should-broken']?.status).toBe('non-strict');
       expect(r['info-observed']?.status).toBe('info');
       expect(r['needs-qos2']?.status).toBe('passed');
+      expect(r['expectation-forms']?.status, r['expectation-forms']?.message).toBe('passed');
+      expect(r['within-exceeded']?.status).toBe('failed');
+      expect(r['within-exceeded']?.actual).toBe('nothing within 200 ms');
+      expect(r['allof-missing']?.status).toBe('failed');
+      expect(r['allof-missing']?.message).toContain('still missing PUBLISH {payload: "three"}');
       expect(r['harness-error']?.status).toBe('error');
       expect(r['harness-error']?.message).toMatch(/no client "ghost"/);
     }
