@@ -88,8 +88,9 @@ export function authenticate(
 ): AuthResult {
   const anonymousOk = allowAnonymous ?? (users === undefined || users.length === 0);
   if (username === undefined) {
-    if (password !== undefined) return 'bad-credentials';
-    return anonymousOk ? 'ok' : 'anonymous-refused';
+    // 5.0 allows a password without a user name; it identifies nobody, so only anonymous access applies.
+    if (anonymousOk) return 'ok';
+    return password !== undefined ? 'bad-credentials' : 'anonymous-refused';
   }
   if (users === undefined || users.length === 0) return anonymousOk ? 'ok' : 'bad-credentials';
   const user = users.find((u) => u.username === username);

@@ -217,3 +217,15 @@ describe('authentication', () => {
     await sub.disconnect();
   });
 });
+
+describe('shutdown', () => {
+  it('sends DISCONNECT 0x8B to 5.0 clients and closes 3.1.1 clients on close()', async () => {
+    const own = await startBroker();
+    const v5 = await TestClient.connect(own.port, { clientId: 'a', protocolVersion: 5 });
+    const v4 = await TestClient.connect(own.port, { clientId: 'b' });
+    await own.close();
+    const [d] = await v5.client.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x8b });
+    await v4.client.expectClosed();
+  });
+});
