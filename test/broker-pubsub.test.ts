@@ -291,3 +291,18 @@ describe('protocol violations', () => {
     await c.expectClosed();
   });
 });
+
+describe('DUP handling', () => {
+  it('sets DUP on outgoing copies independently of the incoming DUP [MQTT-3.3.1-3]', async () => {
+    const topic = `${uid()}/dup`;
+    const sub = await client();
+    await subscribe(sub, topic, 1);
+    const p = await client();
+    p.send(pub(topic, 'x', 1, 8, { dup: true }));
+    await p.expect('puback');
+    const m = await sub.expect('publish');
+    expect(m.dup).toBe(false);
+    await sub.disconnect();
+    await p.disconnect();
+  });
+});

@@ -329,3 +329,78 @@ describe('more refusals', () => {
     expect(d).toMatchObject({ reasonCode: 0x82 });
   });
 });
+
+describe('server capabilities from limits', () => {
+  it('Receive Maximum: one QoS 2 too many gets DISCONNECT 0x93', async () => {
+    const own = await startBroker({ config: { limits: { receiveMaximum: 2 } } });
+    try {
+      const { client: c, connack } = await TestClient.connect(own.port, {
+        clientId: 'rm',
+        protocolVersion: 5,
+      });
+      expect(connack.properties?.receiveMaximum).toBe(2);
+      for (let id = 1; id <= 2; id++) {
+        c.send(pub('t', 'x', 2, {}, id));
+        await c.expect('pubrec');
+      }
+      c.send(pub('t', 'x', 2, {}, 3));
+      const [d] = await c.expectClosed(2000, ['disconnect']);
+      expect(d).toMatchObject({ reasonCode: 0x93 });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('Maximum QoS 1: announced, grants capped, QoS 2 will refused, QoS 2 PUBLISH is 0x9B [MQTT-3.2.2-9] [MQTT-3.2.2-10] [MQTT-3.2.2-12]', async () => {
+    const own = await startBroker({ config: { limits: { maximumQoS: 1 } } });
+    try {
+      const { client: c, connack } = await TestClient.connect(own.port, {
+        clientId: 'mq',
+        protocolVersion: 5,
+      });
+      expect(connack.properties?.maximumQoS).toBe(1);
+      c.send({
+        type: 'subscribe',
+        packetId: 1,
+        subscriptions: [{ topic: 't', qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+        properties: {},
+      });
+      expect((await c.expect('suback')).reasonCodes).toEqual([1]);
+      c.send(pub('t', 'x', 2, {}, 1));
+      const [d] = await c.expectClosed(2000, ['disconnect', 'publish']);
+      expect(d).toMatchObject({ type: 'disconnect', reasonCode: 0x9b });
+      const w = await TestClient.connect(own.port, {
+        clientId: 'mqw',
+        protocolVersion: 5,
+        will: { topic: 'w', payload: Buffer.from('x'), qos: 2, retain: false, properties: {} },
+      });
+      expect(w.connack.reasonCode).toBe(0x9b);
+      await w.client.expectClosed();
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('Retain not available: announced, retained will refused, retained PUBLISH is 0x9A [MQTT-3.2.2-13]', async () => {
+    const own = await startBroker({ config: { limits: { retainAvailable: false } } });
+    try {
+      const { client: c, connack } = await TestClient.connect(own.port, {
+        clientId: 'ra',
+        protocolVersion: 5,
+      });
+      expect(connack.properties?.retainAvailable).toBe(0);
+      c.send({ ...pub('t', 'x'), retain: true });
+      const [d] = await c.expectClosed(2000, ['disconnect']);
+      expect(d).toMatchObject({ reasonCode: 0x9a });
+      const w = await TestClient.connect(own.port, {
+        clientId: 'raw',
+        protocolVersion: 5,
+        will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true, properties: {} },
+      });
+      expect(w.connack.reasonCode).toBe(0x9a);
+      await w.client.expectClosed();
+    } finally {
+      await own.close();
+    }
+  });
+});
