@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +192,21 @@ describe('exit codes', () => {
     const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
     expect(json.stoppedBy).toBe('target-unreachable');
     expect(json.summary.errors).toBe(2);
+  });
+
+  it('3 when the target accepts TCP but answers no CONNECT (silent), with reports written', async () => {
+    const silent = net.createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const r = await runCli([`127.0.0.1:${port}`, '--only', '3.12.4', '--timeout', '300']);
+      expect(r.code).toBe(3);
+      expect(r.out).toContain('did not answer a valid MQTT 3.1.1 CONNECT');
+      const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+      expect(json.stoppedBy).toBe('target-not-mqtt');
+    } finally {
+      silent.close();
+    }
   });
 
   it('--list prints the selection without running it', async () => {

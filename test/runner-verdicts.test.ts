@@ -162,6 +162,7 @@ describe('verdicts', () => {
       const t0 = Date.now();
       const out = await runCases(planned, { target: { host: '127.0.0.1', port }, stepTimeoutMs: 500 });
       expect(out.results).toHaveLength(planned.length);
+      expect(out.stoppedBy).toBe('target-not-mqtt');
       for (const r of out.results) {
         expect(r.status).toBe('error');
         expect(r.message).toMatch(/did not answer a valid MQTT .* CONNECT/);

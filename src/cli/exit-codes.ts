@@ -6,7 +6,10 @@ export const EXIT = {
   FAILURES: 1,
   /** Usage error, invalid scenario or expected-failures file. */
   USAGE: 2,
-  /** The target could not be reached, or stopped accepting connections during the run. */
+  /**
+   * The target could not be reached, answered no valid CONNECT in any protocol version (silent, garbage),
+   * or stopped accepting connections during the run.
+   */
   UNREACHABLE: 3,
   /** Interrupted by SIGINT (128 + 2), reports written with what ran. */
   SIGINT: 130,
@@ -21,6 +24,12 @@ export function exitCodeFor(run: {
 }): number {
   if (run.signal === 'SIGINT') return EXIT.SIGINT;
   if (run.signal === 'SIGTERM') return EXIT.SIGTERM;
-  if (run.stoppedBy === 'target-unreachable' || run.stoppedBy === 'target-died') return EXIT.UNREACHABLE;
+  if (
+    run.stoppedBy === 'target-unreachable' ||
+    run.stoppedBy === 'target-died' ||
+    run.stoppedBy === 'target-not-mqtt'
+  ) {
+    return EXIT.UNREACHABLE;
+  }
   return run.failures > 0 ? EXIT.FAILURES : EXIT.OK;
 }

@@ -22,6 +22,6 @@ Options:
   --verbose                  every case on its own line, full wire logs
   -h, --help, --version
 
-Exit codes: 0 conformant, 1 conformance failures, 2 usage or scenario error, 3 target unreachable,
+Exit codes: 0 conformant, 1 conformance failures, 2 usage or scenario error, 3 target unreachable (or not answering MQTT),
 130/143 interrupted by SIGINT/SIGTERM (reports are written with what ran).
 `;

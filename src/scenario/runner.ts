@@ -38,7 +38,7 @@ export interface RunOptions {
 export interface RunOutcome {
   results: CaseResult[];
   /** Set when the run ended early. */
-  stoppedBy?: 'interrupted' | 'target-died' | 'target-unreachable';
+  stoppedBy?: 'interrupted' | 'target-died' | 'target-unreachable' | 'target-not-mqtt';
 }
 
 const DEFAULT_CONCURRENCY = 8;
@@ -154,6 +154,9 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       });
     } else if (external?.aborted) {
       stoppedBy = 'interrupted';
+    } else if ([...verdicts.values()].every((v) => v.noAnswer)) {
+      // TCP works but nothing answered a valid CONNECT in any version: not a broker we can test.
+      stoppedBy = 'target-not-mqtt';
     }
     return { results: results.filter(isDefined), ...(stoppedBy ? { stoppedBy } : {}) };
   } finally {
@@ -191,6 +194,8 @@ function resultOf(
 
 interface Preflight {
   status: 'ok' | 'skipped' | 'error';
+  /** No CONNACK at all (silence, garbage, close), as opposed to a refusal. */
+  noAnswer?: boolean;
   message?: string;
   expected?: string;
   actual?: string;
@@ -243,6 +248,7 @@ async function preflight(
       const actual = r.actual ? describeEvent(r.actual) : `nothing within ${timeoutMs} ms`;
       return {
         status: 'error',
+        noAnswer: true,
         message: `the target did not answer a valid MQTT ${protocol} CONNECT with a CONNACK`,
         expected: 'CONNACK',
         actual,
@@ -264,7 +270,7 @@ async function preflight(
       message: `the broker refused a valid MQTT ${protocol} CONNECT with code 0x${code.toString(16)}; check --username/--password`,
     };
   } catch (err) {
-    return { status: 'error', message: err instanceof Error ? err.message : String(err) };
+    return { status: 'error', noAnswer: true, message: err instanceof Error ? err.message : String(err) };
   } finally {
     await client?.close(500).catch(() => undefined);
   }
