@@ -424,8 +424,11 @@ function decodePublish(r: Reader, flags: number): PublishPacket {
   } else if (topic === '') {
     r.fail('EMPTY_TOPIC', 'topic name is empty', 'MQTT-4.7.3-1', topicAt);
   }
-  // Copy so a decoded packet never pins the (possibly large) receive buffer.
-  packet.payload = Buffer.from(r.rest());
+  const rest = r.rest();
+  // Zero-copy when the payload is at least 1/16 of the memory it would keep alive (a large packet, or one
+  // the framer reassembled into its own buffer); otherwise copy, so a small payload never pins a big
+  // receive chunk.
+  packet.payload = rest.length * 16 >= rest.buffer.byteLength ? rest : Buffer.from(rest);
   return packet;
 }
 

@@ -47,7 +47,7 @@ export function encode(packet: Packet, opts: EncodeOptions = {}): Buffer {
       encodeConnack(w, packet, v5, ov);
       break;
     case 'publish':
-      w = new Writer(packet.payload.length + packet.topic.length * 3 + 16);
+      w = new Writer(packet.payload.length + packet.topic.length * 3 + (v5 ? 128 : 16));
       flags = encodePublish(w, packet, v5, ov);
       break;
     case 'puback':
@@ -108,6 +108,7 @@ function finish(w: Writer, typeCode: number, flags: number, ov: EncodeOverrides 
   if (ov?.remainingLength !== undefined) {
     rl = typeof ov.remainingLength === 'number' ? varintBytes(ov.remainingLength) : ov.remainingLength;
   }
+  if (rl === undefined && bodyLen > MAX_VARINT) rl = varintBytes(bodyLen);
   if (rl === undefined) {
     // Common path: write header into the reserved room just before the body.
     const rlSize = bodyLen < 128 ? 1 : bodyLen < 16_384 ? 2 : bodyLen < 2_097_152 ? 3 : 4;
