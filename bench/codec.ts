@@ -225,7 +225,9 @@ function benchWorkload(w: Workload, opts: Options): Row[] {
   const stream = Buffer.concat(Array.from({ length: n }, () => ours));
   // Fed as a socket delivers it: 64 KiB reads, each in its own memory.
   const chunks: Buffer[] = [];
-  for (let at = 0; at < stream.length; at += 65_536) chunks.push(Buffer.from(stream.subarray(at, at + 65_536)));
+  for (let at = 0; at < stream.length; at += 65_536) {
+    chunks.push(Buffer.from(stream.subarray(at, at + 65_536)));
+  }
 
   // Sanity: both sides read what the other wrote, and the stream holds n packets for both.
   const check = decode(theirs, { protocolVersion: v });
