@@ -72,6 +72,13 @@ cases:
       - subscribe: { as: c, filter: "{prefix}/#", qos: 0 }
       - publish: { as: c, topic: "{prefix}/1", payload: one }
       - expect: { as: c, allOf: [ { publish: { payload: one } }, { publish: { payload: three } } ], within: 300 }
+  - id: case-timeout
+    title: a case longer than its bound
+    statements: [MQTT-3.12.4-1]
+    timeout: 300
+    steps:
+      - connect: { as: c }
+      - wait: { ms: 5000 }
   - id: harness-error
     title: a step on a client that was never connected
     statements: [MQTT-3.12.4-1]
@@ -115,6 +122,9 @@ describe('verdicts', () => {
       expect(r['within-exceeded']?.actual).toBe('nothing within 200 ms');
       expect(r['allof-missing']?.status).toBe('failed');
       expect(r['allof-missing']?.message).toContain('still missing PUBLISH {payload: "three"}');
+      expect(r['case-timeout']?.status).toBe('error');
+      expect(r['case-timeout']?.message).toBe('the case did not finish within 300 ms');
+      expect(r['case-timeout']?.durationMs).toBeLessThan(1500);
       expect(r['harness-error']?.status).toBe('error');
       expect(r['harness-error']?.message).toMatch(/no client "ghost"/);
     }

@@ -298,12 +298,15 @@ async function runCase(
 ): Promise<CaseResult> {
   const c = p.scenario;
   const started = performance.now();
+  // Ends this case's steps on a case timeout as well as on a run-wide abort.
+  const caseAbort = new AbortController();
+  setMaxListeners(0, caseAbort.signal);
   const ctx = new CaseContext({
     target: opts.target,
     protocol: p.protocol,
     stepTimeoutMs: opts.stepTimeoutMs,
     templater: new Templater({ runId: opts.runId, caseIndex: index, protocol: p.protocol }),
-    signal: opts.signal,
+    signal: caseAbort.signal,
     epoch: started,
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
@@ -315,6 +318,7 @@ async function runCase(
   let extra: { message?: string; expected?: string; actual?: string } = {};
   let timer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
+    caseAbort.abort();
     void ctx.closeAll();
   };
   opts.signal.addEventListener('abort', onAbort);
@@ -322,12 +326,13 @@ async function runCase(
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new HarnessError('CASE_TIMEOUT', `the case did not finish within ${budget} ms`));
+        caseAbort.abort();
         void ctx.closeAll();
       }, budget);
     });
     const body = (async () => {
       for (const step of steps) {
-        if (opts.signal.aborted) throw new HarnessError('INTERRUPTED', 'interrupted');
+        if (caseAbort.signal.aborted) throw new HarnessError('INTERRUPTED', 'interrupted');
         const def = STEP_DEFINITIONS[step.kind] as { run(s: Step, ctx: CaseContext): Promise<void> };
         await def.run(step, ctx);
       }
