@@ -75,6 +75,15 @@ describe('scenario loader errors name file:line:col and what was expected', () =
     );
   });
 
+  it('rejects statements that bind clients only (a broker cannot fail them)', () => {
+    const lines = issuesOf(
+      `${HEAD}  - id: a\n    title: t\n    statements: [MQTT-3.1.2-23]\n    protocols: ["3.1.1"]\n    steps: [ { wait: { ms: 1 } } ]\n`,
+    );
+    expect(lines[0]).toBe(
+      'specs/x.yaml:6:18: cases[0].statements: "MQTT-3.1.2-23" (MQTT 3.1.1, PINGREQ within keep alive) binds clients only; expected a statement that binds the server',
+    );
+  });
+
   it('rejects duplicate case ids across files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mc-load-'));
     const body = `${HEAD}  - id: a\n    title: t\n    statements: [MQTT-3.3.1-5]\n    steps: [ { wait: { ms: 1 } } ]\n`;

@@ -199,8 +199,17 @@ function parseStatements(
           nodeFor(id),
           `${where}.statements: expected a statement id like "MQTT-3.3.1-5", found "${id}"`,
         );
-      } else if (!findStatement(p, id)) {
-        ctx.error(nodeFor(id), `${where}.statements: "${id}" is not a normative statement of MQTT ${p}`);
+      } else {
+        const st = findStatement(p, id);
+        if (!st) {
+          ctx.error(nodeFor(id), `${where}.statements: "${id}" is not a normative statement of MQTT ${p}`);
+        } else if (st.binds === 'client') {
+          // The suite judges brokers; a rule only clients must follow cannot be failed by one.
+          ctx.error(
+            nodeFor(id),
+            `${where}.statements: "${id}" (MQTT ${p}, ${st.topic}) binds clients only; expected a statement that binds the server`,
+          );
+        }
       }
     }
   }
