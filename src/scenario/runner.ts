@@ -134,7 +134,12 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
         if (r.status !== 'passed' && r.status !== 'info' && r.status !== 'skipped' && (await isDead())) {
           r.status = 'error';
           r.message = `the target stopped accepting connections during the case${r.message ? ` (${r.message})` : ''}`;
-        } else if (internal.signal.aborted && r.status === 'error' && !stoppedBy) {
+        } else if (
+          internal.signal.aborted &&
+          r.status === 'error' &&
+          !stoppedBy &&
+          !r.message?.startsWith('interrupted')
+        ) {
           r.message = `interrupted${r.message ? ` (${r.message})` : ''}`;
         }
         record(i, r);
