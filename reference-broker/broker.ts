@@ -88,7 +88,10 @@ export class Broker {
     }
   };
 
-  /** Routes an application message to every matching session and updates the retained store. */
+  /**
+   * Routes an application message to every matching session [MQTT-4.5.0-1] (a shared group's chosen member at its
+   * granted QoS [MQTT-4.8.2-3]) and updates the retained store. Every topic is an ordered topic [MQTT-4.6.0-5].
+   */
   publish(msg: Message): void {
     if (msg.retain && !this.retained.set(msg.payload.length === 0 ? msg : retainedCopy(msg))) {
       this.log.warn(`retained store full (${this.limits.maxRetainedMessages}), not retaining ${msg.topic}`);

@@ -189,7 +189,10 @@ export class Connection {
       return;
     }
     // Malformed packet or protocol error: close, 5.0 with DISCONNECT first [MQTT-4.8.0-1] [MQTT-4.13.1-1]
-    // [MQTT-2.2.2-2]; the will is published [MQTT-3.1.2-8].
+    // [MQTT-2.2.2-2]; the will is published [MQTT-3.1.2-8]. The strict decoder finds what is malformed:
+    // 3.1.1 [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-2.2.2-1] [MQTT-2.3.1-1] [MQTT-3.3.1-4] [MQTT-3.3.2-2] [MQTT-3.6.1-1]
+    // [MQTT-3.8.1-1] [MQTT-3.8.3-4] [MQTT-3.10.1-1] [MQTT-3.14.1-1] [MQTT-4.7.1-1] [MQTT-4.7.3-1] [MQTT-4.7.3-2];
+    // 5.0 [MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.5-1] [MQTT-1.5.7-1] [MQTT-2.1.3-1] [MQTT-3.8.3-5] [MQTT-3.15.1-1].
     this.violation(reason, code);
   }
 
@@ -207,7 +210,7 @@ export class Connection {
     if (!this.socket.destroyed) this.write(buf);
   }
 
-  /** Encodes and writes a control packet (5.0: dropped when above the client's Maximum Packet Size [MQTT-3.1.2-24]). */
+  /** Encodes and writes a control packet (5.0: dropped when above the client's Maximum Packet Size, 5.0 [MQTT-3.1.2-24]). */
   send(packet: Packet): boolean {
     const buf = encode(packet, { protocolVersion: this.version });
     if (buf.length > this.clientMaxPacketSize) {
@@ -235,7 +238,8 @@ export class Connection {
   }
 
   /**
-   * Writes one PUBLISH copy. Copies without per-subscriber properties reuse one encoding per (version, QoS,
+   * Writes one PUBLISH copy: the message's own topic name [MQTT-3.3.2-3], never normalised [MQTT-4.7.3-4]; no
+   * packet id and DUP 0 at QoS 0 [MQTT-2.3.1-5] [MQTT-3.3.1-2] (5.0 [MQTT-2.2.1-2]). Copies without per-subscriber properties reuse one encoding per (version, QoS,
    * RETAIN) and only patch the packet id and DUP. Returns false when the packet exceeds the client's Maximum
    * Packet Size and was discarded [MQTT-3.1.2-25].
    */
@@ -349,7 +353,8 @@ export class Connection {
 
   /**
    * Server-side close for a violation or error: 5.0 sends DISCONNECT with the reason first (only after CONNACK
-   * [MQTT-3.14.0-1]); the will is published.
+   * [MQTT-3.14.0-1]; a DISCONNECT reason code [MQTT-3.14.2-1], never a Session Expiry Interval [MQTT-3.14.2-2]),
+   * then sends nothing more and closes [MQTT-3.14.4-1] [MQTT-3.14.4-2] [MQTT-4.13.2-1]; the will is published.
    */
   violation(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
@@ -366,7 +371,10 @@ export class Connection {
     this.close();
   }
 
-  /** Refuses a CONNECT: CONNACK with the code and session present 0, then close [MQTT-3.2.2-4] [MQTT-3.2.2-5]. */
+  /**
+   * Refuses a CONNECT: CONNACK with the code and session present 0, then close [MQTT-3.2.2-4] [MQTT-3.2.2-5]
+   * (5.0 [MQTT-3.2.2-6] [MQTT-3.2.2-7] [MQTT-3.2.2-8]).
+   */
   refuse(reasonCode: number, why: string): void {
     this.broker.log.info(`${this.label} CONNECT refused: ${why} (0x${reasonCode.toString(16)})`);
     this.send(

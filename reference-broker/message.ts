@@ -41,7 +41,7 @@ function forwardable(props: Properties | undefined): Properties | undefined {
   }
   if (props.userProperties !== undefined) {
     out ??= {};
-    // Order preserved [MQTT-3.3.2-18].
+    // Order preserved [MQTT-3.3.2-18] (also for will properties [MQTT-3.1.3-10]).
     out.userProperties = props.userProperties;
   }
   return out;

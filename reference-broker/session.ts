@@ -88,6 +88,8 @@ export class Session {
       return;
     }
     const out: Outgoing = { msg, qos, retain, subIds, packetId: 0, released: false };
+    // Never more unacknowledged QoS 1/2 than the client's Receive Maximum (5.0 [MQTT-3.3.4-9] [MQTT-4.9.0-1]
+    // [MQTT-4.9.0-2]); QoS 0 and other packets keep flowing [MQTT-4.9.0-3] [MQTT-3.3.4-10].
     if (conn?.ready && this.queued === 0 && this.inflight.size < conn.sendQuota) {
       this.transmit(conn, out);
       return;
@@ -131,7 +133,9 @@ export class Session {
 
   /**
    * On reconnect with a kept session: resend unacknowledged PUBLISH with DUP=1 and PUBREL for those already
-   * released, in the original order [MQTT-4.4.0-1] [MQTT-3.3.1-1], then continue with the queue.
+   * released, in the original order [MQTT-4.4.0-1] [MQTT-3.3.1-1], then continue with the queue. Messages once
+   * sent are completed whatever their expiry (5.0 [MQTT-4.3.3-7] [MQTT-4.3.3-13]); a shared subscription's QoS 2
+   * message is completed with the same member and no other [MQTT-4.8.2-4] [MQTT-4.8.2-5].
    */
   resume(conn: Connection): void {
     for (const out of this.inflight.values()) {
@@ -162,6 +166,7 @@ export class Session {
       return;
     }
     if (reasonCode >= 0x80) {
+      // Failure: discard, no retransmission, no other subscriber (5.0 [MQTT-4.4.0-2] [MQTT-4.8.2-6]).
       this.inflight.delete(packetId);
       this.drain();
       return;

@@ -18,7 +18,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const broker = conn.broker;
   const limits = broker.limits;
   if (conn.state === 'connected') {
-    // A second CONNECT is a protocol violation [MQTT-3.1.0-2].
+    // A second CONNECT is a protocol violation [MQTT-3.1.0-2]; there is only ever one CONNACK (5.0 [MQTT-3.2.0-2]).
     conn.violation(ReasonCode.ProtocolError, 'second CONNECT');
     return;
   }
@@ -26,6 +26,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const v5 = packet.protocolVersion === 5;
   conn.version = v5 ? 5 : 4;
   const props: Properties = packet.properties ?? {};
+  // The will is stored only when the Will Flag is set [MQTT-3.1.2-12] (5.0 [MQTT-3.1.2-7]).
   conn.will = packet.will;
   conn.username = packet.username;
   if (v5) {
@@ -53,6 +54,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     );
     return;
   }
+  // Any non-empty identifier up to the configured length is accepted [MQTT-3.1.3-5]; it keys the session
+  // [MQTT-3.1.3-2].
   let clientId = packet.clientId;
   let assigned = false;
   if (clientId === '') {
@@ -152,6 +155,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   session.expiryInterval = expiry === 0xffffffff ? Number.POSITIVE_INFINITY : expiry;
 
   let keepAlive = packet.keepAlive;
+  // 5.0 CONNACK: no Response Information (never requested by us) [MQTT-3.1.2-28], no reason string or user
+  // properties [MQTT-3.1.2-29] [MQTT-3.2.2-19] [MQTT-3.2.2-20].
   const connackProps: Properties = {};
   if (v5) {
     if (assigned) connackProps.assignedClientIdentifier = clientId;

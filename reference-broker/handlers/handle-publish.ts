@@ -88,7 +88,8 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
   } else {
     broker.log.info(`${conn.label} not authorised to publish to ${topic}`);
   }
-  // 3.1.1: an unauthorised publication still gets a positive acknowledgement [MQTT-3.3.5-2]; 5.0 says 0x87.
+  // 3.1.1: an unauthorised publication still gets a positive acknowledgement [MQTT-3.3.5-2]; 5.0 says 0x87
+  // (codes from the PUBACK/PUBREC tables [MQTT-3.4.2-1] [MQTT-3.5.2-1], no reason strings [MQTT-3.4.2-2]).
   const code = allowed || !v5 ? ReasonCode.Success : ReasonCode.NotAuthorized;
   if (p.qos === 1) {
     conn.sendAck('puback', packetId, code);

@@ -92,6 +92,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       retainedFor.push(entry);
     }
   }
+  // Only the codes the SUBACK tables allow [MQTT-3.9.3-2] (5.0 [MQTT-3.9.3-2]); no reason string [MQTT-3.9.2-1].
   conn.send(
     v5
       ? { type: 'suback', packetId: packet.packetId, reasonCodes: codes, properties: {} }
