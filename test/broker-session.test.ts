@@ -169,7 +169,7 @@ describe('5.0 sessions', () => {
     });
     expect(b.connack.sessionPresent).toBe(true);
     await b.client.disconnect();
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, 1500));
     const c = await TestClient.connect(broker.port, { clientId, protocolVersion: 5, clean: false });
     expect(c.connack.sessionPresent).toBe(false);
     await c.client.disconnect();
