@@ -4,6 +4,7 @@ import { startBroker } from '../reference-broker/index.js';
 import { loadScenarioFile } from '../src/scenario/loader.js';
 import { type PlannedCase, runCases } from '../src/scenario/runner.js';
 import { planCases } from '../src/scenario/select.js';
+import { startAedes } from './helpers/aedes.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 
 /** Each verdict, produced by a real broker (the reference broker, alone or behind the faulty proxy). */
@@ -157,6 +158,25 @@ describe('verdicts', () => {
       expect(byId(out.results, '3.1.1').passes?.status).toBe('passed');
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('skipped for every 5.0 case against a 3.1.1-only broker (aedes answers with a 3.1.1 CONNACK 0x01)', async () => {
+    const aedes = await startAedes();
+    try {
+      const out = await runCases(planned, {
+        target: { host: '127.0.0.1', port: aedes.port },
+        stepTimeoutMs: 1000,
+      });
+      const v5 = out.results.filter((r) => r.protocol === '5.0');
+      expect(v5.length).toBeGreaterThan(0);
+      for (const r of v5) {
+        expect(r.status).toBe('skipped');
+        expect(r.message).toMatch(/declines MQTT 5\.0 \(it answered with a 3\.1\.1 CONNACK 0x01\)/);
+      }
+      expect(byId(out.results, '3.1.1').passes?.status).toBe('passed');
+    } finally {
+      await aedes.stop();
     }
   });
 

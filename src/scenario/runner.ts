@@ -8,6 +8,7 @@ import type { CaseResult, Verdict } from '../report/model.js';
 import { CaseContext, type Target } from './context.js';
 import { CaseSkipped, ExpectationFailure, HarnessError } from './errors.js';
 import type { ProtocolName, ScenarioCase, Step } from './model.js';
+import { isLegacyRefusalOf5 } from './steps/connect.js';
 import { STEP_DEFINITIONS } from './steps/index.js';
 import { newRunId, Templater } from './template.js';
 
@@ -250,6 +251,12 @@ async function preflight(
     client.send(connect);
     const r = await client.expect({ type: 'connack' }, { timeoutMs });
     if (!r.ok) {
+      if (isLegacyRefusalOf5(version, r.actual)) {
+        return {
+          status: 'skipped',
+          message: 'the broker declines MQTT 5.0 (it answered with a 3.1.1 CONNACK 0x01)',
+        };
+      }
       const actual = r.actual ? describeEvent(r.actual) : `nothing within ${timeoutMs} ms`;
       return {
         status: 'error',
