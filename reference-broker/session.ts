@@ -30,6 +30,8 @@ export interface Outgoing {
   packetId: number;
   /** PUBREC received, PUBREL sent, awaiting PUBCOMP. */
   released: boolean;
+  /** In flight from an earlier connection and not yet resent on the current one. */
+  pendingResend: boolean;
 }
 
 /** Session state (section 4.1): survives connections while its expiry allows [MQTT-4.1.0-1] [MQTT-4.1.0-2]. */
@@ -40,6 +42,11 @@ export class Session {
   /** QoS 1/2 messages waiting for room in the in-flight window or for the client to reconnect. */
   queue: Outgoing[] = [];
   private queueHead = 0;
+  /** In-flight messages to resend after a reconnect, in order, as the Receive Maximum allows. */
+  private resend: Outgoing[] = [];
+  private resendHead = 0;
+  /** How many in-flight entries are still waiting to be resent (they do not count against the quota). */
+  private resendCount = 0;
   /** Incoming QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received. */
   readonly inboundQos2 = new Set<number>();
   conn: Connection | null = null;
@@ -87,10 +94,10 @@ export class Session {
         conn.sendPublish(msg, 0, retain, 0, false, subIds);
       return;
     }
-    const out: Outgoing = { msg, qos, retain, subIds, packetId: 0, released: false };
+    const out: Outgoing = { msg, qos, retain, subIds, packetId: 0, released: false, pendingResend: false };
     // Never more unacknowledged QoS 1/2 than the client's Receive Maximum (5.0 [MQTT-3.3.4-9] [MQTT-4.9.0-1]
     // [MQTT-4.9.0-2]); QoS 0 and other packets keep flowing [MQTT-4.9.0-3] [MQTT-3.3.4-10].
-    if (conn?.ready && this.queued === 0 && this.inflight.size < conn.sendQuota) {
+    if (conn?.ready && this.queued === 0 && this.resendCount === 0 && this.inflight.size < conn.sendQuota) {
       this.transmit(conn, out);
       return;
     }
@@ -115,6 +122,21 @@ export class Session {
   drain(): void {
     const conn = this.conn;
     if (conn === null || !conn.ready) return;
+    // Earlier connections' unacknowledged messages go first, within the quota.
+    while (this.resendHead < this.resend.length && this.inflight.size - this.resendCount < conn.sendQuota) {
+      const out = this.resend[this.resendHead++]!;
+      if (!out.pendingResend) continue;
+      out.pendingResend = false;
+      this.resendCount--;
+      if (out.released) {
+        conn.sendAck('pubrel', out.packetId, 0);
+      } else if (!conn.sendPublish(out.msg, out.qos, out.retain, out.packetId, true, out.subIds)) {
+        this.inflight.delete(out.packetId);
+      }
+    }
+    if (this.resendHead < this.resend.length) return;
+    this.resend = [];
+    this.resendHead = 0;
     const now = Date.now();
     while (this.queueHead < this.queue.length && this.inflight.size < conn.sendQuota) {
       const out = this.queue[this.queueHead]!;
@@ -133,17 +155,25 @@ export class Session {
 
   /**
    * On reconnect with a kept session: resend unacknowledged PUBLISH with DUP=1 and PUBREL for those already
-   * released, in the original order [MQTT-4.4.0-1] [MQTT-3.3.1-1], then continue with the queue. Messages once
+   * released, in the original order [MQTT-4.4.0-1] [MQTT-3.3.1-1] and within the new Receive Maximum, then
+   * continue with the queue. Messages once
    * sent are completed whatever their expiry (5.0 [MQTT-4.3.3-7] [MQTT-4.3.3-13]); a shared subscription's QoS 2
    * message is completed with the same member and no other [MQTT-4.8.2-4] [MQTT-4.8.2-5].
    */
-  resume(conn: Connection): void {
-    for (const out of this.inflight.values()) {
-      if (out.released) {
-        conn.sendAck('pubrel', out.packetId, 0);
-      } else if (!conn.sendPublish(out.msg, out.qos, out.retain, out.packetId, true, out.subIds)) {
-        this.inflight.delete(out.packetId);
-      }
+  resume(): void {
+    this.resend = [...this.inflight.values()];
+    this.resendHead = 0;
+    for (const out of this.resend) out.pendingResend = true;
+    this.resendCount = this.resend.length;
+    this.drain();
+  }
+
+  /** An in-flight entry leaves the session (acknowledged or failed). */
+  private complete(out: Outgoing): void {
+    this.inflight.delete(out.packetId);
+    if (out.pendingResend) {
+      out.pendingResend = false;
+      this.resendCount--;
     }
     this.drain();
   }
@@ -152,8 +182,7 @@ export class Session {
   onPuback(packetId: number): void {
     const out = this.inflight.get(packetId);
     if (out === undefined || out.qos !== 1) return;
-    this.inflight.delete(packetId);
-    this.drain();
+    this.complete(out);
   }
 
   /** PUBREC from the client: answer PUBREL [MQTT-4.3.3-1]; a 5.0 failure code ends the flow [MQTT-4.3.3-9]. */
@@ -167,11 +196,15 @@ export class Session {
     }
     if (reasonCode >= 0x80) {
       // Failure: discard, no retransmission, no other subscriber (5.0 [MQTT-4.4.0-2] [MQTT-4.8.2-6]).
-      this.inflight.delete(packetId);
-      this.drain();
+      this.complete(out);
       return;
     }
     out.released = true;
+    if (out.pendingResend) {
+      // Acknowledged before we resent it: the PUBREL below is its resend.
+      out.pendingResend = false;
+      this.resendCount--;
+    }
     conn?.sendAck('pubrel', packetId, 0);
   }
 
@@ -179,8 +212,7 @@ export class Session {
   onPubcomp(packetId: number): void {
     const out = this.inflight.get(packetId);
     if (out === undefined || !out.released) return;
-    this.inflight.delete(packetId);
-    this.drain();
+    this.complete(out);
   }
 
   clearTimers(): void {

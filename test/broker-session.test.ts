@@ -212,3 +212,46 @@ describe('5.0 sessions', () => {
     await b.client.disconnect();
   });
 });
+
+describe('redelivery and flow control', () => {
+  it('resends unacknowledged messages within a smaller Receive Maximum after reconnect [MQTT-3.3.4-9]', async () => {
+    const clientId = uid();
+    const topic = `${clientId}/t`;
+    const props = { sessionExpiryInterval: 60 };
+    const first = await TestClient.connect(broker.port, {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { ...props, receiveMaximum: 10 },
+    });
+    await subscribe(first.client, topic, 1);
+    const p = await publisher();
+    for (let i = 1; i <= 4; i++) await sendAcked(p, pub(topic, String(i), 1, i));
+    for (let i = 1; i <= 4; i++) await first.client.expect('publish');
+    first.client.destroy();
+    await first.client.waitClosed();
+    const again = await TestClient.connect(broker.port, {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { ...props, receiveMaximum: 2 },
+    });
+    const c = again.client;
+    const a = await c.expect('publish');
+    const b = await c.expect('publish');
+    await c.expectNothing(150);
+    expect([a, b].map((m) => [m.payload.toString(), m.dup])).toEqual([
+      ['1', true],
+      ['2', true],
+    ]);
+    c.send({ type: 'puback', packetId: a.packetId!, reasonCode: 0 });
+    const third = await c.expect('publish');
+    expect([third.payload.toString(), third.dup]).toEqual(['3', true]);
+    await c.expectNothing(100);
+    for (const m of [b, third]) c.send({ type: 'puback', packetId: m.packetId!, reasonCode: 0 });
+    expect((await c.expect('publish')).payload.toString()).toBe('4');
+    c.send({ type: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    await c.waitClosed();
+    await p.disconnect();
+  });
+});

@@ -188,5 +188,5 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   broker.log.info(
     `${conn.label} connected (MQTT ${v5 ? '5.0' : '3.1.1'}, clean=${packet.clean}, present=${sessionPresent}, keepAlive=${keepAlive})`,
   );
-  if (sessionPresent) session.resume(conn);
+  if (sessionPresent) session.resume();
 }
