@@ -26,6 +26,7 @@ export class Broker {
   closing = false;
   private epoch = 0;
   private readonly targets: Session[] = [];
+  private readonly sharedTargets: SubEntry[] = [];
   private routing: { msg: Message; epoch: number } = { msg: undefined as unknown as Message, epoch: 0 };
 
   constructor(
@@ -68,6 +69,13 @@ export class Broker {
     const s = e.session;
     // No Local: not back to the publishing client [MQTT-3.8.3-3].
     if (e.noLocal && s.clientId === msg.origin) return;
+    if (e.group !== undefined) {
+      // A shared subscription's copy is its own, never merged with the member's other subscriptions.
+      if (this.acl.enabled && !this.acl.canReceive({ clientId: s.clientId, username: s.username }, msg.topic))
+        return;
+      this.sharedTargets.push(e);
+      return;
+    }
     if (s.matchEpoch !== this.routing.epoch) {
       if (this.acl.enabled && !this.acl.canReceive({ clientId: s.clientId, username: s.username }, msg.topic))
         return;
@@ -101,6 +109,8 @@ export class Broker {
     this.routing.epoch = epoch;
     const targets = this.targets;
     targets.length = 0;
+    const shared = this.sharedTargets;
+    shared.length = 0;
     this.tree.match(msg.topic, this.visit);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i]!;
@@ -110,6 +120,16 @@ export class Broker {
       s.deliver(msg, qos, s.matchRap ? msg.retain : false, s.matchSubIds);
     }
     targets.length = 0;
+    for (let i = 0; i < shared.length; i++) {
+      const e = shared[i]!;
+      e.session.deliver(
+        msg,
+        Math.min(msg.qos, e.qos) as QoS,
+        e.retainAsPublished ? msg.retain : false,
+        e.subscriptionId === undefined ? undefined : [e.subscriptionId],
+      );
+    }
+    shared.length = 0;
   }
 
   /** Sends the retained messages matching a new subscription, with RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8]. */
