@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { ConsoleReporter } from '../report/console.js';
 import { writeJsonReport } from '../report/json.js';
@@ -143,6 +145,21 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
       throw err;
     }
   }
+  if ((v.ca !== undefined || v.insecure) && !opts.target?.tls) {
+    throw new UsageError('--ca and --insecure apply to mqtts:// targets only');
+  }
+  if (opts.target?.tls && (v.ca !== undefined || v.insecure)) {
+    const tlsOptions: ConnectionOptions = {};
+    if (v.ca !== undefined) {
+      try {
+        tlsOptions.ca = readFileSync(resolve(io.cwd, v.ca));
+      } catch (err) {
+        throw new UsageError(`--ca: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (v.insecure) tlsOptions.rejectUnauthorized = false;
+    opts.target.tls = tlsOptions;
+  }
   return opts;
 }
 
@@ -166,6 +183,8 @@ function parse(argv: string[]) {
       timeout: { type: 'string' },
       'expected-failures': { type: 'string' },
       'no-color': { type: 'boolean' },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean' },
       verbose: { type: 'boolean' },
       specs: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },

@@ -17,6 +17,8 @@ Options:
   --concurrency N            cases run at once (default 8)
   --timeout MS               bound for each wait of a step (default 5000)
   --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations
+  --ca FILE                  PEM CA certificate(s) to verify an mqtts:// target
+  --insecure                 do not verify the mqtts:// target's certificate
   --specs DIR                scenario folder or file instead of the bundled specs/ (repeatable)
   --no-color                 no ANSI colours
   --verbose                  every case on its own line, full wire logs
