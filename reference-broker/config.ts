@@ -44,6 +44,8 @@ export interface BrokerLimits {
   maxSessions?: number;
   /** Retained messages on new topics beyond this are not stored (replacing and clearing still work). */
   maxRetainedMessages?: number;
+  /** Subscriptions per session; more get SUBACK 0x80 (3.1.1) / 0x97 Quota exceeded (5.0). */
+  maxSubscriptionsPerSession?: number;
   /** Longer client identifiers are refused (3.1.1 0x02, 5.0 0x85). */
   maxClientIdLength?: number;
   /** 5.0: a larger client keep-alive (or 0) is replaced by this via Server Keep Alive. */
@@ -90,6 +92,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxTopicLevels: 128,
   maxClientIdLength: 65_535,
   maxSessions: 100_000,
+  maxSubscriptionsPerSession: 10_000,
   maxRetainedMessages: 100_000,
   maxKeepAlive: 65_535,
   maxSessionExpiryInterval: 0xffffffff,

@@ -183,3 +183,49 @@ describe('limits', () => {
     await Promise.all(open.map((c) => c.waitClosed()));
   });
 });
+
+describe('per-session caps', () => {
+  it('refuses subscriptions beyond maxSubscriptionsPerSession (0x80 / 0x97), replacing still works', async () => {
+    const own = await startBroker({ config: { limits: { maxSubscriptionsPerSession: 2 } } });
+    try {
+      for (const version of [4, 5] as const) {
+        const { client } = await TestClient.connect(own.port, {
+          clientId: `cap${version}`,
+          protocolVersion: version,
+        });
+        const subs = ['a', 'b', 'c', 'a'].map((topic) =>
+          version === 5
+            ? { topic, qos: 0 as const, noLocal: false, retainAsPublished: false, retainHandling: 0 as const }
+            : { topic, qos: 0 as const },
+        );
+        client.send({
+          type: 'subscribe',
+          packetId: 1,
+          subscriptions: subs,
+          ...(version === 5 ? { properties: {} } : {}),
+        });
+        expect((await client.expect('suback')).reasonCodes).toEqual([0, 0, version === 5 ? 0x97 : 0x80, 0]);
+        await client.disconnect();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('refuses new sessions beyond maxSessions (0x03 / 0x97)', async () => {
+    const own = await startBroker({ config: { limits: { maxSessions: 1 } } });
+    try {
+      const first = await TestClient.connect(own.port, { clientId: 'one' });
+      expect(first.connack.reasonCode).toBe(0);
+      const v4 = await TestClient.connect(own.port, { clientId: 'two' });
+      expect(v4.connack.reasonCode).toBe(3);
+      await v4.client.expectClosed();
+      const v5 = await TestClient.connect(own.port, { clientId: 'three', protocolVersion: 5 });
+      expect(v5.connack.reasonCode).toBe(0x97);
+      await v5.client.expectClosed();
+      await first.client.disconnect();
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -63,6 +63,13 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       codes.push(v5 ? ReasonCode.NotAuthorized : 0x80);
       continue;
     }
+    if (
+      !session.subscriptions.has(sub.topic) &&
+      session.subscriptions.size >= limits.maxSubscriptionsPerSession
+    ) {
+      codes.push(v5 ? ReasonCode.QuotaExceeded : 0x80);
+      continue;
+    }
     const qos = Math.min(sub.qos, limits.maximumQoS) as QoS;
     const entry: SubEntry = {
       session,
