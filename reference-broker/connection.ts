@@ -27,8 +27,15 @@ export type Transport = Duplex & {
 };
 
 /** 5.0 reason code for a decode error after CONNACK (section 4.13; duplicates and bad values are Protocol Errors). */
-export function reasonForDecodeError(code: DecodeErrorCode | 'PACKET_TOO_LARGE', message = ''): number {
+export function reasonForDecodeError(
+  code: DecodeErrorCode | 'PACKET_TOO_LARGE',
+  message = '',
+  packetType?: string,
+): number {
   switch (code) {
+    case 'EMPTY_TOPIC':
+      // An empty topic name without a Topic Alias is a Protocol Error (section 3.3.2.3.4).
+      return packetType === 'publish' ? ReasonCode.ProtocolError : ReasonCode.MalformedPacket;
     case 'INVALID_PROPERTY_VALUE':
       // Topic Alias 0 is "Topic Alias invalid" (section 3.3.2.3.4) [MQTT-3.3.2-8].
       return message.includes('topicAlias') ? ReasonCode.TopicAliasInvalid : ReasonCode.ProtocolError;
@@ -163,7 +170,7 @@ export class Connection {
     this.broker.log.info(
       `${this.label} malformed ${error.packetType ?? 'packet'}: ${error.code} ${error.statement ?? ''} ${error.message}`,
     );
-    this.onBadPacket(error.code, reasonForDecodeError(error.code, error.message), frame);
+    this.onBadPacket(error.code, reasonForDecodeError(error.code, error.message, error.packetType), frame);
   }
 
   private onBadPacket(code: string, reason: number, frame: Buffer | undefined): void {

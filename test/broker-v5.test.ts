@@ -75,6 +75,13 @@ describe('topic aliases', () => {
     expect(d).toMatchObject({ reasonCode: 0x94 });
   });
 
+  it('an empty topic without alias is a Protocol Error (0x82)', async () => {
+    const p = await client();
+    p.send(pub('', 'a', 0));
+    const [d] = await p.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x82 });
+  });
+
   it('rejects an unknown alias with an empty topic (Protocol Error 0x82)', async () => {
     const p = await client();
     p.send(pub('', 'a', 0, { topicAlias: 2 }));
