@@ -41,8 +41,12 @@ export function reasonForDecodeError(
       return message.includes('topicAlias') ? ReasonCode.TopicAliasInvalid : ReasonCode.ProtocolError;
     case 'PACKET_TOO_LARGE':
       return ReasonCode.PacketTooLarge;
+    case 'INVALID_SUBSCRIPTION_OPTIONS':
+      // Retain Handling 3 is a Protocol Error; reserved bits and QoS 3 are malformed (section 3.8.3.1).
+      return message.includes('retain handling') ? ReasonCode.ProtocolError : ReasonCode.MalformedPacket;
+    // Repeated properties, an empty SUBSCRIBE/UNSUBSCRIBE and packet id 0 are Protocol Errors; an unknown or
+    // misplaced property identifier is a Malformed Packet (section 2.2.2.2), handled by the default.
     case 'DUPLICATE_PROPERTY':
-    case 'PROPERTY_NOT_ALLOWED':
     case 'EMPTY_SUBSCRIBE':
     case 'EMPTY_UNSUBSCRIBE':
     case 'PACKET_ID_ZERO':
