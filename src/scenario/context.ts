@@ -90,10 +90,6 @@ export class CaseClient {
     this.nextPacketId = (this.nextPacketId % 65535) + 1;
     return id;
   }
-
-  get closed(): boolean {
-    return this.raw.closed && this.stash.every((e) => e.kind === 'packet');
-  }
 }
 
 export interface CaseRuntimeOptions {

@@ -104,7 +104,6 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     // 3. Run.
     let nextIndex = 0;
     let deadTarget: Promise<boolean> | undefined;
-    const running = new Set<CaseContext>();
     const isDead = async (): Promise<boolean> => {
       if (stoppedBy === 'target-died') return true;
       deadTarget ??= probeTcp(opts.target, 1500).then((r) => {
@@ -131,7 +130,7 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
           continue;
         }
         opts.onCaseStart?.(p);
-        const r = await runCase(p, i, { ...opts, stepTimeoutMs, runId, signal: internal.signal }, running);
+        const r = await runCase(p, i, { ...opts, stepTimeoutMs, runId, signal: internal.signal });
         if (r.status !== 'passed' && r.status !== 'info' && r.status !== 'skipped' && (await isDead())) {
           r.status = 'error';
           r.message = `the target stopped accepting connections during the case${r.message ? ` (${r.message})` : ''}`;
@@ -306,7 +305,6 @@ async function runCase(
   p: PlannedCase,
   index: number,
   opts: RunOptions & { stepTimeoutMs: number; runId: string; signal: AbortSignal },
-  running: Set<CaseContext>,
 ): Promise<CaseResult> {
   const c = p.scenario;
   const started = performance.now();
@@ -323,7 +321,6 @@ async function runCase(
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
   });
-  running.add(ctx);
   const steps = c.steps.filter((s) => !s.protocols || s.protocols.includes(p.protocol));
   const budget = caseBudget(c, steps, opts.stepTimeoutMs, opts.caseTimeoutMs);
   let status: Verdict;
@@ -383,7 +380,6 @@ async function runCase(
     opts.signal.removeEventListener('abort', onAbort);
   }
   await politeClose(ctx);
-  running.delete(ctx);
   const r = resultOf(p, status, performance.now() - started, extra);
   if (status !== 'passed' || opts.keepAllWireLogs) {
     let log = formatTranscript(mergeTranscripts(...ctx.allClients.map((cl) => cl.transcript())));

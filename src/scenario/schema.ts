@@ -267,7 +267,3 @@ export const S = {
   }),
   req: (schema: Schema): Prop => ({ schema, required: true }),
 };
-
-export const isMapNode = (n: unknown): boolean => isMap(n);
-export const isSeqNode = (n: unknown): boolean => isSeq(n);
-export const isScalarNode = (n: unknown): boolean => isScalar(n);

@@ -1,4 +1,3 @@
-import type { PacketMatch } from '../../client/types.js';
 import type { EncodeOverrides, Packet, PacketType, ProtocolVersion } from '../../codec/index.js';
 import { type Prop, S, type Schema } from '../schema.js';
 
@@ -266,11 +265,6 @@ export function completePacket(
     default:
       return p as unknown as Packet;
   }
-}
-
-/** An expectation's packet match: the fields given plus `type`. */
-export function toMatch(type: PacketType, fields: Record<string, unknown>): PacketMatch {
-  return { type, ...fields };
 }
 
 export function hex2(n: number): string {

@@ -13,6 +13,3 @@ export interface StepDefinition<S extends Step = Step> {
   /** Throws ExpectationFailure, CaseSkipped or HarnessError; returns when the step is done. */
   run(step: S, ctx: CaseContext): Promise<void>;
 }
-
-/** Keys every step accepts besides its own. */
-export const COMMON_STEP_KEYS = ['protocols'] as const;
