@@ -34,7 +34,8 @@ export const sendStep: StepDefinition<SendStep> = {
     const client = ctx.client(step.as, step.pos);
     client.raw.note(`step send (${step.pos.file}:${step.pos.line})`);
     if (step.hex) {
-      client.raw.sendRaw(ctx.render(step.hex));
+      // Raw bytes go out exactly as written: no templating inside them.
+      client.raw.sendRaw(step.hex);
       return;
     }
     if (!step.packet) {
