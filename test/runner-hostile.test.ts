@@ -128,6 +128,42 @@ describe('target dying mid-run', () => {
     expect(out.results.filter((r) => r.status === 'failed')).toEqual([]);
   }, 30_000);
 
+  it('a broker that hangs mid-run (accepts TCP, answers nothing): the remaining cases become errors within seconds', async () => {
+    const broker = await startBroker({ host: '127.0.0.1', port: 0 });
+    // Forwards the first connections to the broker, then accepts and stays silent: a hung broker.
+    let connections = 0;
+    let hungAt = 0;
+    const port = await hostileServer((s) => {
+      connections++;
+      if (connections > 25) {
+        hungAt ||= Date.now();
+        return;
+      }
+      const up = net.connect({ host: broker.host, port: broker.port });
+      up.on('error', () => s.destroy());
+      s.on('close', () => up.destroy());
+      up.on('close', () => s.destroy());
+      s.pipe(up);
+      up.pipe(s);
+    });
+    try {
+      const out = await runCases(planned, {
+        target: { host: '127.0.0.1', port },
+        stepTimeoutMs: 1000,
+        concurrency: 4,
+      });
+      expect(hungAt).toBeGreaterThan(0);
+      expect(Date.now() - hungAt).toBeLessThan(8_000);
+      expect(out.stoppedBy).toBe('target-died');
+      expect(out.results).toHaveLength(planned.length);
+      expect(out.results.some((r) => r.status === 'passed')).toBe(true);
+      expect(out.results.some((r) => r.message?.includes('the target stopped answering CONNECT'))).toBe(true);
+      expect(out.results.filter((r) => r.status === 'failed')).toEqual([]);
+    } finally {
+      await broker.close();
+    }
+  }, 30_000);
+
   it.skipIf(!mosquittoAvailable())(
     `mosquitto killed mid-run${mosquittoAvailable() ? '' : ` (${MOSQUITTO_MISSING})`}`,
     async () => {

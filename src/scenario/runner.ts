@@ -104,11 +104,21 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     // 3. Run.
     let nextIndex = 0;
     let deadTarget: Promise<boolean> | undefined;
-    const isDead = async (): Promise<boolean> => {
+    let deathReason = 'the target stopped accepting connections';
+    /**
+     * Is the target gone? A refused TCP connection says so; otherwise one valid CONNECT tells a hung broker
+     * (no answer: gone too) from a problem of the case itself. A healthy broker answers in milliseconds.
+     */
+    const isDead = async (protocol: ProtocolName): Promise<boolean> => {
       if (stoppedBy === 'target-died') return true;
-      deadTarget ??= probeTcp(opts.target, 1500).then((r) => {
+      deadTarget ??= (async () => {
+        const tcp = await probeTcp(opts.target, 1500);
+        if (!tcp.ok) return true;
+        const pre = await preflight(opts, protocol, Math.min(stepTimeoutMs, 2000), runId);
+        if (pre.noAnswer) deathReason = 'the target stopped answering CONNECT';
+        return pre.noAnswer === true;
+      })().finally(() => {
         deadTarget = undefined;
-        return !r.ok;
       });
       const dead = await deadTarget;
       if (dead && !stoppedBy) {
@@ -131,9 +141,14 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
         }
         opts.onCaseStart?.(p);
         const r = await runCase(p, i, { ...opts, stepTimeoutMs, runId, signal: internal.signal });
-        if (r.status !== 'passed' && r.status !== 'info' && r.status !== 'skipped' && (await isDead())) {
+        if (
+          r.status !== 'passed' &&
+          r.status !== 'info' &&
+          r.status !== 'skipped' &&
+          (await isDead(p.protocol))
+        ) {
           r.status = 'error';
-          r.message = `the target stopped accepting connections during the case${r.message ? ` (${r.message})` : ''}`;
+          r.message = `${deathReason} during the case${r.message ? ` (${r.message})` : ''}`;
         } else if (
           internal.signal.aborted &&
           r.status === 'error' &&
@@ -151,10 +166,7 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       // Everything that did not get to run is an error, reported at once.
       planned.forEach((p, i) => {
         if (!results[i]) {
-          record(
-            i,
-            resultOf(p, 'error', 0, { message: 'not run: the target stopped accepting connections' }),
-          );
+          record(i, resultOf(p, 'error', 0, { message: `not run: ${deathReason}` }));
         }
       });
     } else if (external?.aborted) {
