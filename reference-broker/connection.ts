@@ -137,7 +137,8 @@ export class Connection {
     const err = this.framer.push(chunk, this.onFrameBound);
     if (err !== undefined && !this.closed) {
       this.broker.log.info(`${this.label} framing error ${err}`);
-      this.onBadPacket(err, reasonForDecodeError(err), undefined);
+      // Before CONNECT the chunk starts with the CONNECT itself, so its level can still be read.
+      this.onBadPacket(err, reasonForDecodeError(err), this.state === 'awaiting-connect' ? chunk : undefined);
     }
   }
 

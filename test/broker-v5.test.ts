@@ -411,3 +411,23 @@ describe('server capabilities from limits', () => {
     }
   });
 });
+
+describe('oversized CONNECT', () => {
+  it('answers a 5.0 CONNECT above the maximum packet size with CONNACK 0x95', async () => {
+    const { encode } = await import('../src/codec/index.js');
+    const c = await TestClient.open(broker.port, 5);
+    c.sendRaw(
+      encode({
+        type: 'connect',
+        protocolName: 'MQTT',
+        protocolVersion: 5,
+        clean: true,
+        keepAlive: 0,
+        clientId: 'x'.repeat(3000),
+        properties: {},
+      }),
+    );
+    const [ack] = await c.expectClosed(2000, ['connack']);
+    expect(ack).toMatchObject({ type: 'connack', reasonCode: 0x95 });
+  });
+});
