@@ -459,6 +459,22 @@ const DECODE_ERRORS: DecodeFailureRow[] = [
   ['CONNACK return code 6 (3.1.1)', 4, '20 02 00 06', 'INVALID_REASON_CODE', undefined],
   ['SUBACK return code 3 (3.1.1)', 4, '90 03 00 01 03', 'INVALID_REASON_CODE', 'MQTT-3.9.3-2'],
   ['CONNACK reserved flags (5.0)', 5, '20 03 02 00 00', 'CONNACK_RESERVED_FLAGS', 'MQTT-3.2.2-1'],
+  ['CONNACK with an extra byte (3.1.1)', 4, '20 03 00 00 00', 'TRAILING_BYTES', undefined],
+  ['PUBACK property not allowed (5.0)', 5, '40 06 00 01 00 02 23 00', 'PROPERTY_NOT_ALLOWED', undefined],
+  ['PUBREC reason code 0x01 (5.0)', 5, '50 03 00 01 01', 'INVALID_REASON_CODE', undefined],
+  ['PUBREL reason code 0x10 (5.0)', 5, '62 03 00 01 10', 'INVALID_REASON_CODE', undefined],
+  ['PUBCOMP flags 1', 4, '71 02 00 01', 'RESERVED_FLAGS', 'MQTT-2.2.2-2'],
+  ['PUBCOMP packet id 0', 4, '70 02 00 00', 'PACKET_ID_ZERO', 'MQTT-2.3.1-1'],
+  ['SUBACK reason code 0x03 (5.0)', 5, '90 04 00 01 00 03', 'INVALID_REASON_CODE', 'MQTT-3.9.3-2'],
+  ['UNSUBSCRIBE empty filter (5.0)', 5, 'a2 05 00 01 00 00 00', 'EMPTY_TOPIC', 'MQTT-4.7.3-1'],
+  ['UNSUBACK with an extra byte (3.1.1)', 4, 'b0 03 00 01 00', 'TRAILING_BYTES', undefined],
+  ['UNSUBACK reason code 0x01 (5.0)', 5, 'b0 04 00 01 00 01', 'INVALID_REASON_CODE', undefined],
+  ['PINGRESP with a body', 5, 'd0 01 00', 'TRAILING_BYTES', undefined],
+  ['DISCONNECT with a body (3.1.1)', 4, 'e0 01 00', 'TRAILING_BYTES', undefined],
+  ['DISCONNECT reason code 0x01 (5.0)', 5, 'e0 01 01', 'INVALID_REASON_CODE', undefined],
+  ['DISCONNECT property not allowed (5.0)', 5, 'e0 04 00 02 23 00', 'PROPERTY_NOT_ALLOWED', undefined],
+  ['AUTH reason code 0x01', 5, 'f0 01 01', 'INVALID_REASON_CODE', undefined],
+  ['AUTH property length overruns', 5, 'f0 02 18 05', 'TRUNCATED', undefined],
 ];
 
 describe('decode errors: stable code and statement', () => {
@@ -469,6 +485,13 @@ describe('decode errors: stable code and statement', () => {
     expect(r.error.code).toBe(code);
     expect(r.error.statement).toBe(statement);
     expect(r.error.message.length).toBeGreaterThan(0);
+  });
+
+  it('covers every packet type of both versions', () => {
+    const types = (v: number) =>
+      new Set(DECODE_ERRORS.filter((r) => r[1] === v).map((r) => hex(r[2])[0]! >> 4));
+    for (let t = 1; t <= 14; t++) expect(types(4).has(t) || types(5).has(t)).toBe(true);
+    expect(types(5).has(15)).toBe(true);
   });
 
   it('rejects a packet above the maximum packet size', () => {
