@@ -97,6 +97,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningRefe
       broker.addServer(server);
       const lhost = l.host ?? host;
       const port = await listen(server, l.port ?? 0, lhost);
+      // Accept-time errors (EMFILE and the like) are logged, never thrown.
+      server.on('error', (err) => log.error(`${l.type} listener error: ${err.message}`));
       listeners.push({ type: l.type, host: lhost, port });
       log.info(`listening (${l.type}) on ${lhost}:${port}`);
     }
