@@ -231,7 +231,7 @@ describe('exit codes', () => {
     const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
     expect(json.stoppedBy).toBe('SIGINT');
     expect(json.cases.length).toBeGreaterThan(0);
-    expect(json.cases.length).toBeLessThan(67);
+    expect(json.cases.length).toBeLessThan(69);
     expect(readFileSync(join(r.dir, 'junit.xml'), 'utf8')).toContain('<testsuites');
   }, 30_000);
 

@@ -51,7 +51,11 @@ export type Fault =
   /** Every 5.0 CONNECT is answered with CONNACK 0x84 and closed (a broker that declines 5.0). */
   | 'refuse-5'
   /** SUBACK grants QoS 1 where QoS 2 was granted. */
-  | 'grant-qos1';
+  | 'grant-qos1'
+  /** 5.0 SUBSCRIBE options lose Retain Handling (always 0: retained messages are sent). */
+  | 'ignore-retain-handling'
+  /** 5.0 SUBSCRIBE options lose No Local (a client gets its own messages). */
+  | 'ignore-no-local';
 
 export interface FaultyProxy {
   host: string;
@@ -218,6 +222,15 @@ function upstream(
     case 'dollar-leak':
       if (p.type === 'publish' && p.topic.startsWith('$')) return { ...p, topic: p.topic.slice(1) };
       return 'raw';
+    case 'ignore-retain-handling':
+      if (p.type === 'subscribe') {
+        return { ...p, subscriptions: p.subscriptions.map((x) => ({ ...x, retainHandling: 0 as const })) };
+      }
+      return 'raw';
+    case 'ignore-no-local':
+      if (p.type === 'subscribe')
+        return { ...p, subscriptions: p.subscriptions.map((x) => ({ ...x, noLocal: false })) };
+      return 'raw';
     default:
       return 'raw';
   }
@@ -302,6 +315,8 @@ export const CASE_FAULTS: Record<string, Fault> = {
   '3.3.1/retain-flag-cleared-on-live-delivery': 'force-retain',
   '3.3.1/qos-bits-both-set': 'never-close',
   '3.3.1/retain-qos0-stored': 'ignore-retained-update',
+  '3.3.1/retain-handling-2-sends-none': 'ignore-retain-handling',
+  '3.8.3/no-local': 'ignore-no-local',
   '3.3.2/wildcard-in-topic-name': 'never-close',
   '3.6.1/reserved-flags-not-0010': 'never-close',
   '3.8.1/reserved-flags-not-0010': 'never-close',
