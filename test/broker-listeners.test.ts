@@ -114,4 +114,56 @@ describe('listeners', () => {
     });
     expect(closed).toBe(true);
   });
+
+  it('reassembles MQTT packets split across WebSocket frames [MQTT-6.0.0-2]', async () => {
+    const { encode } = await import('../src/codec/index.js');
+    const connect = encode({
+      type: 'connect',
+      protocolName: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepAlive: 0,
+      clientId: 'frag',
+    });
+    const ping = Buffer.from([0xc0, 0x00]);
+    const bytes = Buffer.concat([connect, ping]);
+    const frame = (payload: Buffer, fin: boolean, opcode: number) => {
+      const mask = Buffer.from([9, 8, 7, 6]);
+      const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+      return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | payload.length]), mask, masked]);
+    };
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const s = netConnect({ host: '127.0.0.1', port: port('ws') }, () => {
+        s.write(
+          'GET /mqtt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n',
+        );
+        // CONNECT + PINGREQ cut at odd places: a binary frame, a continuation, and a separate binary frame.
+        s.write(frame(bytes.subarray(0, 5), false, 0x2));
+        s.write(frame(bytes.subarray(5, connect.length + 1), true, 0x0));
+        s.write(frame(bytes.subarray(connect.length + 1), true, 0x2));
+      });
+      let data = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => {
+        data = Buffer.concat([data, d]);
+        // After the HTTP response: CONNACK and PINGRESP in one or two unmasked binary frames.
+        const body = data.subarray(data.indexOf('\r\n\r\n') + 4);
+        let total = 0;
+        for (let at = 0; at + 2 <= body.length; at += 2 + body[at + 1]!) total += body[at + 1]!;
+        if (total >= 6) {
+          s.destroy();
+          resolve(body);
+        }
+      });
+      s.on('error', reject);
+    });
+    const payloads: number[] = [];
+    for (let at = 0; at < got.length; ) {
+      expect(got[at]).toBe(0x82);
+      const len = got[at + 1]!;
+      payloads.push(...got.subarray(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+    expect(Buffer.from(payloads).toString('hex')).toBe('20020000d000');
+  });
 });

@@ -306,3 +306,41 @@ describe('DUP handling', () => {
     await p.disconnect();
   });
 });
+
+describe('strings and limits', () => {
+  it('closes on an ill-formed UTF-8 topic (3.1.1) [MQTT-1.5.3-1]', async () => {
+    const c = await client();
+    c.sendRaw('30 05 00 02 c3 28 00');
+    await c.expectClosed();
+  });
+
+  it('sends DISCONNECT 0x81 on U+0000 in a topic (5.0) [MQTT-1.5.4-2]', async () => {
+    const c = await client(5);
+    c.sendRaw('30 06 00 02 61 00 00 78');
+    const [d] = await c.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x81 });
+  });
+
+  it('enforces maxTopicLevels on PUBLISH (0x90) and SUBSCRIBE (0x80)', async () => {
+    const own = await startBroker({ config: { limits: { maxTopicLevels: 3 } } });
+    try {
+      const { client: c } = await TestClient.connect(own.port, { clientId: 'levels' });
+      c.send({
+        type: 'subscribe',
+        packetId: 1,
+        subscriptions: [
+          { topic: 'a/b/c', qos: 0 },
+          { topic: 'a/b/c/d', qos: 0 },
+        ],
+      });
+      expect((await c.expect('suback')).reasonCodes).toEqual([0, 0x80]);
+      await c.disconnect();
+      const { client: d } = await TestClient.connect(own.port, { clientId: 'levels5', protocolVersion: 5 });
+      d.send(pub('a/b/c/d', 'x', 0, undefined, { properties: {} }));
+      const [x] = await d.expectClosed(2000, ['disconnect']);
+      expect(x).toMatchObject({ reasonCode: 0x90 });
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -154,3 +154,44 @@ describe('will messages', () => {
     await w.disconnect();
   });
 });
+
+describe('will edge cases', () => {
+  it('a takeover publishes the old connection will (3.1.1)', async () => {
+    const topic = `${uid()}/will`;
+    const w = await watcher(topic);
+    const clientId = uid();
+    await TestClient.connect(broker.port, { clientId, will: will(topic, { qos: 2 }) });
+    const second = await TestClient.connect(broker.port, { clientId });
+    const m = await w.expect('publish');
+    // Delivered at min(will QoS 2, granted 1).
+    expect(m).toMatchObject({ topic, qos: 1 });
+    await second.client.disconnect();
+    await w.disconnect();
+  });
+
+  it('5.0: a will delay with session expiry 0 is published at once (the session ends)', async () => {
+    const topic = `${uid()}/will`;
+    const w = await watcher(topic, 5);
+    const { client } = await TestClient.connect(broker.port, {
+      clientId: uid(),
+      protocolVersion: 5,
+      will: will(topic, { properties: { willDelayInterval: 30 } }),
+    });
+    client.destroy();
+    await w.expect('publish', 1000);
+    await w.disconnect();
+  });
+
+  it('5.0: DISCONNECT with an error reason code from the client keeps the will [MQTT-3.1.2-10]', async () => {
+    const topic = `${uid()}/will`;
+    const w = await watcher(topic, 5);
+    const { client } = await TestClient.connect(broker.port, {
+      clientId: uid(),
+      protocolVersion: 5,
+      will: will(topic, { properties: {} }),
+    });
+    client.send({ type: 'disconnect', reasonCode: 0x80, properties: {} });
+    await w.expect('publish');
+    await w.disconnect();
+  });
+});
