@@ -116,29 +116,28 @@ function parseXml(xml: string): XmlNode {
 }
 
 /**
- * Structure of the Jenkins JUnit XSD (junit-10.xsd, also what GitLab reads): allowed children, required and
- * allowed attributes, and numeric attributes.
+ * The element and attribute rules of the Jenkins JUnit schema (junit-10.xsd of jenkinsci/xunit-plugin, the
+ * XSD Jenkins validates JUnit files against; GitLab reads the same elements), transcribed as data: allowed
+ * children, required and allowed attributes, and the SUREFIRE_TIME pattern for `time`.
  */
-const RULES: Record<
-  string,
-  { children: string[]; required: string[]; allowed: string[]; numeric?: string[] }
-> = {
+const SUREFIRE_TIME = /^(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?$/;
+const RULES: Record<string, { children: string[]; required: string[]; allowed: string[]; time?: boolean }> = {
   testsuites: {
     children: ['testsuite'],
     required: [],
-    allowed: ['name', 'time', 'tests', 'failures', 'disabled', 'errors', 'skipped'],
-    numeric: ['time', 'tests', 'failures', 'errors', 'skipped'],
+    allowed: ['name', 'time', 'tests', 'failures', 'errors'],
+    time: true,
   },
   testsuite: {
-    children: ['properties', 'testcase', 'system-out', 'system-err'],
-    required: ['name', 'tests'],
+    children: ['testsuite', 'properties', 'testcase', 'system-out', 'system-err'],
+    required: ['name', 'tests', 'failures', 'errors'],
     allowed: [
       'name',
       'tests',
       'failures',
       'errors',
+      'group',
       'time',
-      'disabled',
       'skipped',
       'timestamp',
       'hostname',
@@ -147,33 +146,29 @@ const RULES: Record<
       'file',
       'log',
       'url',
-      'version',
     ],
-    numeric: ['tests', 'failures', 'errors', 'time', 'skipped'],
+    time: true,
   },
   properties: { children: ['property'], required: [], allowed: [] },
   property: { children: [], required: ['name', 'value'], allowed: ['name', 'value'] },
   testcase: {
-    children: ['skipped', 'error', 'failure', 'system-out', 'system-err', 'properties'],
-    required: ['name'],
-    allowed: [
-      'name',
-      'assertions',
-      'time',
-      'classname',
-      'status',
-      'class',
-      'file',
-      'line',
-      'log',
-      'group',
-      'url',
+    children: [
+      'skipped',
+      'error',
+      'failure',
+      'rerunFailure',
+      'rerunError',
+      'flakyFailure',
+      'flakyError',
+      'system-out',
+      'system-err',
     ],
-    numeric: ['time'],
+    required: ['name'],
+    allowed: ['name', 'time', 'classname', 'group'],
   },
-  failure: { children: [], required: [], allowed: ['message', 'type'] },
-  error: { children: [], required: [], allowed: ['message', 'type'] },
-  skipped: { children: [], required: [], allowed: ['message'] },
+  failure: { children: [], required: [], allowed: ['type', 'message'] },
+  error: { children: [], required: [], allowed: ['type', 'message'] },
+  skipped: { children: [], required: [], allowed: ['type', 'message'] },
   'system-out': { children: [], required: [], allowed: [] },
   'system-err': { children: [], required: [], allowed: [] },
 };
@@ -184,9 +179,13 @@ function validateJunit(node: XmlNode, path = node.name): void {
   for (const a of rule.required) if (!(a in node.attrs)) throw new Error(`${path}: missing attribute ${a}`);
   for (const a of Object.keys(node.attrs))
     if (!rule.allowed.includes(a)) throw new Error(`${path}: attribute ${a} not allowed`);
-  for (const a of rule.numeric ?? []) {
-    if (a in node.attrs && !/^\d+(\.\d+)?$/.test(node.attrs[a]!))
-      throw new Error(`${path}: ${a}="${node.attrs[a]}" is not a number`);
+  if (rule.time && 'time' in node.attrs && !SUREFIRE_TIME.test(node.attrs.time!)) {
+    throw new Error(`${path}: time="${node.attrs.time}" does not match SUREFIRE_TIME`);
+  }
+  for (const a of ['tests', 'failures', 'errors', 'skipped']) {
+    if (node.name.startsWith('testsuite') && a in node.attrs && !/^\d+$/.test(node.attrs[a]!)) {
+      throw new Error(`${path}: ${a}="${node.attrs[a]}" is not a count`);
+    }
   }
   for (const c of node.children) {
     if (!rule.children.includes(c.name))
@@ -288,6 +287,18 @@ describe('reports', () => {
       await proxy.close();
     }
   }, 30_000);
+
+  it('the schema check has teeth', () => {
+    const bad = [
+      '<testsuites skipped="1"/>',
+      '<testsuites><testsuite name="a" tests="0"/></testsuites>',
+      '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x" file="f"/></testsuite></testsuites>',
+      '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x"><properties/></testcase></testsuite></testsuites>',
+      '<testsuites><testsuite name="a" tests="1" failures="0" errors="0" time="1e3"><testcase name="x"/></testsuite></testsuites>',
+      '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x"><failure>a & b</failure></testcase></testsuite></testsuites>',
+    ];
+    for (const xml of bad) expect(() => validateJunit(parseXml(xml)), xml).toThrow();
+  });
 
   it('JUnit XML is well formed and follows the Jenkins/GitLab JUnit schema, with failures, errors and skips', async () => {
     const proxy = await startFaultyProxy(broker, 'refuse-5');

@@ -60,10 +60,8 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
         .className(`mqtt-conform.${c.protocol}.${c.section}`)
         .name(`${c.id}: ${clean(c.title)}`)
         .time(c.durationMs / 1000);
-      if (c.source) tc.file(c.source.replace(/:\d+$/, ''));
-      for (const s of c.statements) tc.property('statement', s);
-      tc.property('level', c.level);
-      tc.property('status', c.status);
+      // The Jenkins JUnit schema allows neither properties nor a file attribute on a testcase: statements,
+      // level, status and source are in the failure text and system-out instead.
       const text = clean(failureText(c));
       const expectedFailure =
         c.expectedFailure !== undefined && (c.status === 'failed' || c.status === 'non-strict');
@@ -77,6 +75,7 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
         tc.skipped();
       }
       const out: string[] = [];
+      if (c.status === 'passed') out.push(`PASSED (${c.level}) ${c.statements.join(', ')}`);
       if (c.status !== 'passed')
         out.push(
           `${c.status.toUpperCase()}${expectedFailure ? ` (expected failure: ${c.expectedFailure})` : ''}`,
@@ -86,7 +85,9 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
       if (out.length > 0) tc.standardOutput(clean(out.join('\n')));
     }
   }
-  return builder.build();
+  // junit-report-builder writes `skipped` on <testsuites>, which the Jenkins schema does not allow there
+  // (the counts stay on each <testsuite>).
+  return builder.build().replace(/<testsuites([^>]*?) skipped="\d+"/, '<testsuites$1');
 }
 
 export function writeJunitReport(file: string, report: RunReport, opts: JunitOptions = {}): void {
