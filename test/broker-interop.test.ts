@@ -112,3 +112,25 @@ for (const version of [4, 5] as const) {
     });
   });
 }
+
+describe('MQTT.js 5.0 topic aliases', () => {
+  it('round-trips with aliases in both directions', async () => {
+    const sub = await connect(5, { properties: { topicAliasMaximum: 5 } });
+    const pub = await connect(5, { autoUseTopicAlias: true });
+    const topic = 'interop/5/alias';
+    await sub.subscribeAsync(topic, { qos: 1 });
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      sub.on('message', (t, payload) => {
+        expect(t).toBe(topic);
+        got.push(payload.toString());
+        if (got.length === 3) resolve();
+      });
+    });
+    for (const p of ['1', '2', '3']) await pub.publishAsync(topic, p, { qos: 1 });
+    await all;
+    expect(got).toEqual(['1', '2', '3']);
+    await sub.endAsync();
+    await pub.endAsync();
+  });
+});
