@@ -24,6 +24,8 @@ export class Broker {
   readonly retained: RetainedStore;
   readonly servers: Server[] = [];
   closing = false;
+  /** Exceptions caught at the connection boundary (a non-zero value is a broker bug). */
+  internalErrors = 0;
   private epoch = 0;
   private readonly targets: Session[] = [];
   private readonly sharedTargets: SubEntry[] = [];
@@ -167,6 +169,7 @@ export class Broker {
       // [MQTT-3.1.2-14] [MQTT-3.1.2-15]).
       this.publish(messageFromWill(will, session.clientId, Date.now()));
     } catch (err) {
+      this.internalErrors++;
       this.log.error(`internal error publishing will of ${session.clientId}: ${(err as Error).stack}`);
     }
   }

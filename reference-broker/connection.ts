@@ -163,6 +163,7 @@ export class Connection {
       dispatch(this, res.packet);
     } catch (err) {
       // A bug must cost one connection, never the broker.
+      this.broker.internalErrors++;
       this.broker.log.error(
         `${this.label} internal error handling ${res.packet.type}: ${(err as Error).stack}`,
       );

@@ -33,6 +33,8 @@ export interface BrokerStats {
   connections: number;
   sessions: number;
   retained: number;
+  /** Exceptions caught at a connection boundary; anything but 0 is a broker bug. */
+  internalErrors: number;
 }
 
 /** What `startBroker` actually returns: the contract plus diagnostics and the extra listeners' addresses. */
@@ -115,6 +117,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<RunningRefe
       connections: broker.connections.size,
       sessions: broker.sessions.size,
       retained: broker.retained.size,
+      internalErrors: broker.internalErrors,
     }),
     close: () => {
       closed ??= broker.close();

@@ -58,10 +58,11 @@ async function settle(): Promise<void> {
   // Give the broker time to see the last closes, then check for leaks (only the probe remains).
   for (let i = 0; i < 50; i++) {
     const s = broker.stats();
-    if (s.connections === 1 && s.sessions === 1) return;
+    if (s.connections === 1 && s.sessions === 1) break;
     await new Promise((r) => setTimeout(r, 20));
   }
-  expect(broker.stats()).toMatchObject({ connections: 1, sessions: 1 });
+  // Exceptions are contained per connection; any at all is a broker bug the fuzzing found.
+  expect(broker.stats()).toMatchObject({ connections: 1, sessions: 1, internalErrors: 0 });
 }
 
 async function runBatched(cases: Buffer[]): Promise<void> {
