@@ -52,6 +52,7 @@ describe('exit codes', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/PASS +3\.1\.1 +3\.12\.4\/pingresp-keeps-alive/);
     expect(r.out).toContain('RESULT: conformant');
+    expect(r.out).toMatch(/statements checked: MQTT 3\.1\.1 \d+\/141, MQTT 5\.0 \d+\/251/);
     expect(existsSync(join(r.dir, 'junit.xml'))).toBe(true);
     expect(existsSync(join(r.dir, 'report.json'))).toBe(true);
   }, 30_000);

@@ -1,4 +1,5 @@
 import type { PlannedCase } from '../scenario/runner.js';
+import { statementsFor } from '../scenario/statements/index.js';
 import { type CaseResult, isConformanceFailure, type RunReport, summarize, type Verdict } from './model.js';
 
 /** Receives run events; the console, and anything live, implements it. */
@@ -135,6 +136,13 @@ export class ConsoleReporter implements Reporter {
         `${this.paint('skipped', `${s.skipped} skipped`)}, ${this.paint('error', `${s.errors} errors`)}` +
         `${expected > 0 ? `; ${expected} expected failure(s)` : ''} in ${(report.durationMs / 1000).toFixed(1)} s\n`,
     );
+    const coverage = report.protocols
+      .map((p) => {
+        const checked = new Set(report.cases.filter((c) => c.protocol === p).flatMap((c) => c.statements));
+        return `MQTT ${p} ${checked.size}/${statementsFor(p).size}`;
+      })
+      .join(', ');
+    w(`statements checked: ${coverage}\n`);
     for (const c of nowPassing) {
       w(
         `note: ${c.id} [${c.protocol}] is listed as an expected failure but now passes (${c.expectedFailure})\n`,
