@@ -210,6 +210,23 @@ describe('exit codes', () => {
     }
   });
 
+  it('--junit and --json write to the paths given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-paths-'));
+    const r = await runCli([
+      target,
+      '--only',
+      '4.3.2/puback-echoes-packet-id',
+      '--junit',
+      join(dir, 'a', 'j.xml'),
+      '--json',
+      join(dir, 'b', 'r.json'),
+    ]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'a', 'j.xml'), 'utf8')).toContain('<testsuites');
+    expect(JSON.parse(readFileSync(join(dir, 'b', 'r.json'), 'utf8')).summary.total).toBe(2);
+    expect(existsSync(join(r.dir, 'junit.xml'))).toBe(false);
+  });
+
   it('--list prints the selection without running it', async () => {
     const r = await runCli(['127.0.0.1:1', '--list', '--only', 'MQTT-3.3.1-5']);
     expect(r.code).toBe(0);
