@@ -2,8 +2,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningReferenceBroker, startBroker } from '../reference-broker/index.js';
 import { TestClient } from '../reference-broker/testing/test-client.js';
-import { type EncodeOverrides, encode, type Packet, type ProtocolVersion } from '../src/codec/index.js';
-import { anyPacket } from '../src/fuzz/arbitraries.js';
+import {
+  type ConnectPacket,
+  type EncodeOverrides,
+  encode,
+  type Packet,
+  type ProtocolVersion,
+} from '../src/codec/index.js';
+import { anyPacket, packetOf } from '../src/fuzz/arbitraries.js';
 
 /**
  * Robustness over real sockets, seeded: random byte streams and structurally valid but wrong packets must
@@ -150,6 +156,45 @@ describe('robustness', () => {
       for (const c of clients) c.destroy();
       await Promise.all(clients.map((c) => c.waitClosed()));
       await settle();
+    },
+    TIMEOUT,
+  );
+
+  it(
+    `survives ${RUNS / 4} rounds of valid packets from clients sharing ids (seed ${SEED})`,
+    async () => {
+      // Three clients per round, ids from a pool of two, so takeovers, persistent sessions, wills, second
+      // CONNECTs, stray acknowledgements and overlapping subscriptions all meet.
+      const clientArb = fc
+        .constantFrom<ProtocolVersion>(4, 5)
+        .chain((v) =>
+          fc.tuple(
+            fc.constant(v),
+            packetOf('connect', v, { maxStringLength: 8, maxPayload: 16 }),
+            fc.constantFrom('fuzz-a', 'fuzz-b'),
+            fc.array(anyPacket(v, { maxStringLength: 8, maxPayload: 16 }), { maxLength: 6 }),
+          ),
+        );
+      const rounds = fc.sample(fc.array(clientArb, { minLength: 3, maxLength: 3 }), {
+        numRuns: RUNS / 4,
+        seed: SEED + 2,
+      });
+      for (const round of rounds) {
+        const clients = await Promise.all(round.map(() => TestClient.open(broker.port)));
+        round.forEach(([v, connect, clientId, packets], i) => {
+          const c = { ...(connect as ConnectPacket), clientId, keepAlive: 0 };
+          const parts = [encode(c)];
+          for (const p of packets as Packet[]) parts.push(encode(p, { protocolVersion: v }));
+          clients[i]!.sendRaw(Buffer.concat(parts));
+        });
+        await Promise.all(clients.map((c) => c.waitClosed(40)));
+        for (const c of clients) c.destroy();
+        await Promise.all(clients.map((c) => c.waitClosed(500)));
+        await probeAlive();
+      }
+      for (let i = 0; i < 50 && broker.stats().connections > 1; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(broker.stats()).toMatchObject({ connections: 1, internalErrors: 0 });
     },
     TIMEOUT,
   );
