@@ -33,7 +33,9 @@ describe('TopicTree', () => {
       fc.property(fc.array(filterArb, { minLength: 1, maxLength: 12 }), topicArb, (filters, topic) => {
         const tree = new TopicTree();
         const sessions = filters.map(() => ({}));
-        filters.forEach((f, i) => tree.add(entry(sessions[i]!, f)));
+        filters.forEach((f, i) => {
+          tree.add(entry(sessions[i]!, f));
+        });
         const hit = new Set<object>();
         tree.match(topic, (e) => hit.add(e.session));
         filters.forEach((f, i) => {

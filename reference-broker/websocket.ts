@@ -175,7 +175,10 @@ export class WebSocketStream extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.socket.destroyed) return cb();
+    if (this.socket.destroyed) {
+      cb();
+      return;
+    }
     this.socket.write(Buffer.concat([frameHeader(0x2, chunk.length), chunk]), () => cb());
   }
 
