@@ -18,6 +18,7 @@ import type { ProtocolName } from '../scenario/model.js';
 import { defaultSpecsDir, packageVersion } from '../scenario/paths.js';
 import { defaultConcurrency, runCases } from '../scenario/runner.js';
 import { planCases, splitSelectors } from '../scenario/select.js';
+import { runBrokerCommand } from './broker-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
@@ -198,6 +199,7 @@ function parse(argv: string[]) {
  */
 export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise<number> {
   const io: CliIo = { ...processIo(), ...ioOverride };
+  if (argv[0] === 'broker') return runBrokerCommand(argv.slice(1), io);
   let opts: Options | 'help' | 'version';
   try {
     opts = parseOptions(argv, io);

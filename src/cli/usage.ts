@@ -1,7 +1,9 @@
 export const USAGE = `Usage: mqtt-conform [target] [options]
+       mqtt-conform broker [--host HOST] [--port PORT] [--config FILE] [--log-level LEVEL]
 
 Runs the MQTT conformance scenarios against a broker. target is host:port, mqtt://host[:port] or
 mqtts://host[:port]; without one, the bundled reference broker is started on a free loopback port.
+\`mqtt-conform broker\` runs that reference broker in the foreground (\`mqtt-conform broker --help\`).
 
 Options:
   --protocol 3.1.1|5|all     protocol versions to test (default all)
