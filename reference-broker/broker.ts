@@ -72,7 +72,8 @@ export class Broker {
     // No Local: not back to the publishing client [MQTT-3.8.3-3].
     if (e.noLocal && s.clientId === msg.origin) return;
     if (e.group !== undefined) {
-      // A shared subscription's copy is its own, never merged with the member's other subscriptions.
+      // A shared subscription's copy is its own, with only its own identifier (5.0 [MQTT-3.3.4-5]), never merged
+      // with the member's other subscriptions.
       if (this.acl.enabled && !this.acl.canReceive({ clientId: s.clientId, username: s.username }, msg.topic))
         return;
       this.sharedTargets.push(e);
@@ -208,6 +209,7 @@ export class Broker {
       this.endSession(s);
       return;
     }
+    // A non-zero expiry keeps the session after the connection closes (5.0 [MQTT-3.1.2-23]).
     const ms = s.expiryInterval * 1000;
     if (ms <= MAX_TIMER_MS) {
       s.expiryTimer = setTimeout(() => {

@@ -162,7 +162,7 @@ export class Connection {
     try {
       dispatch(this, res.packet);
     } catch (err) {
-      // A bug must cost one connection, never the broker.
+      // A bug must cost one connection, never the broker; the connection is closed [MQTT-4.8.0-2] (3.1.1).
       this.broker.internalErrors++;
       this.broker.log.error(
         `${this.label} internal error handling ${res.packet.type}: ${(err as Error).stack}`,
@@ -205,7 +205,9 @@ export class Connection {
     // [MQTT-2.2.2-2]; the will is published [MQTT-3.1.2-8]. The strict decoder finds what is malformed:
     // 3.1.1 [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-2.2.2-1] [MQTT-2.3.1-1] [MQTT-3.3.1-4] [MQTT-3.3.2-2] [MQTT-3.6.1-1]
     // [MQTT-3.8.1-1] [MQTT-3.8.3-4] [MQTT-3.10.1-1] [MQTT-3.14.1-1] [MQTT-4.7.1-1] [MQTT-4.7.3-1] [MQTT-4.7.3-2];
-    // 5.0 [MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.5-1] [MQTT-1.5.7-1] [MQTT-2.1.3-1] [MQTT-3.8.3-5] [MQTT-3.15.1-1].
+    // 5.0 [MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.5-1] [MQTT-1.5.7-1] [MQTT-2.1.3-1] [MQTT-3.3.2-1] [MQTT-3.3.2-13]
+    // [MQTT-3.3.2-19] [MQTT-3.8.3-5] [MQTT-3.15.1-1] [MQTT-4.7.0-1] [MQTT-4.7.3-3]. Strings are used as decoded, a
+    // BOM included [MQTT-1.5.3-3] (5.0 [MQTT-1.5.4-3]).
     this.violation(reason, code);
   }
 
@@ -241,6 +243,9 @@ export class Connection {
   }
 
   /** PUBACK/PUBREC/PUBREL/PUBCOMP echoing the packet id [MQTT-2.3.1-6] [MQTT-2.2.1-5]; 5.0 reason code when non-zero. */
+  // Acknowledgements never carry reason strings or user properties (5.0 [MQTT-3.4.2-2] [MQTT-3.4.2-3]
+  // [MQTT-3.5.2-2] [MQTT-3.5.2-3] [MQTT-3.6.2-2] [MQTT-3.6.2-3] [MQTT-3.7.2-2] [MQTT-3.7.2-3]); PUBREL codes are
+  // 0x00 or 0x92 [MQTT-3.6.2-1].
   sendAck(type: keyof typeof ACK_TYPE, packetId: number, reasonCode: number): void {
     const b0 = ACK_TYPE[type];
     if (this.version === 5 && reasonCode !== 0) {
@@ -252,7 +257,7 @@ export class Connection {
 
   /**
    * Writes one PUBLISH copy: the message's own topic name [MQTT-3.3.2-3], never normalised [MQTT-4.7.3-4]; no
-   * packet id and DUP 0 at QoS 0 [MQTT-2.3.1-5] [MQTT-3.3.1-2] (5.0 [MQTT-2.2.1-2]). Copies without per-subscriber properties reuse one encoding per (version, QoS,
+   * packet id and DUP 0 at QoS 0 [MQTT-2.3.1-5] [MQTT-3.3.1-2] [MQTT-4.3.1-1] (5.0 [MQTT-2.2.1-2]). Copies without per-subscriber properties reuse one encoding per (version, QoS,
    * RETAIN) and only patch the packet id and DUP. Returns false when the packet exceeds the client's Maximum
    * Packet Size and was discarded [MQTT-3.1.2-25].
    */
@@ -373,7 +378,8 @@ export class Connection {
     if (this.state === 'closed') return;
     this.broker.log.info(`${this.label} closing: ${why} (0x${reasonCode.toString(16)})`);
     if (this.version === 5 && this.state === 'connected') {
-      // The reason string is dropped if it would make the packet too large for the client.
+      // The reason string is dropped if it would make the packet too large for the client [MQTT-3.14.2-3];
+      // no user properties are sent [MQTT-3.14.2-4].
       if (
         !this.requestProblemInfo ||
         !this.send({ type: 'disconnect', reasonCode, properties: { reasonString: why } })

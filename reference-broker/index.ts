@@ -64,6 +64,7 @@ function tlsOptions(l: ListenerConfig): TlsOptions {
   return opts;
 }
 
+/** Every transport is an ordered, lossless byte stream [MQTT-7.1.1-1] (5.0 [MQTT-4.2.0-1]). */
 function createListener(broker: Broker, l: ListenerConfig): Server {
   switch (l.type) {
     case 'tcp':

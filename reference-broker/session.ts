@@ -109,6 +109,10 @@ export class Session {
     this.queue.push(out);
   }
 
+  /**
+   * Sends a QoS 1/2 copy with a fresh packet id and keeps it until PUBACK / PUBREC (5.0 [MQTT-4.3.2-1]
+   * [MQTT-4.3.2-2] [MQTT-4.3.2-3] [MQTT-4.3.3-1] [MQTT-4.3.3-2] [MQTT-4.3.3-3]).
+   */
   private transmit(conn: Connection, out: Outgoing): void {
     out.packetId = this.allocId();
     this.inflight.set(out.packetId, out);
@@ -199,6 +203,8 @@ export class Session {
       this.complete(out);
       return;
     }
+    // PUBREL after PUBREC, kept until PUBCOMP; the PUBLISH is never resent after this (5.0 [MQTT-4.3.3-4]
+    // [MQTT-4.3.3-5] [MQTT-4.3.3-6]).
     out.released = true;
     if (out.pendingResend) {
       // Acknowledged before we resent it: the PUBREL below is its resend.

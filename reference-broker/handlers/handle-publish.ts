@@ -11,7 +11,9 @@ function topicWithinLimits(topic: string, maxLength: number, maxLevels: number):
 
 /**
  * Incoming PUBLISH: topic alias resolution (5.0), limits, authorisation, routing, and the acknowledgement
- * for its QoS [MQTT-3.3.4-1] [MQTT-4.3.2-2] [MQTT-4.3.3-2]. Incoming QoS 2 is delivered once, on first
+ * for its QoS [MQTT-3.3.4-1] [MQTT-4.3.2-2] [MQTT-4.3.3-2] (5.0 [MQTT-4.3.2-4] [MQTT-4.3.3-8]). No state is kept
+ * for QoS 1, so its packet id is free once PUBACK is sent (5.0 [MQTT-4.3.2-5]); a QoS 2 id is free after
+ * PUBCOMP (5.0 [MQTT-4.3.3-12], see handle-pubrel). Incoming QoS 2 is delivered once, on first
  * receipt; a resend of the same packet id before PUBREL is only acknowledged again [MQTT-4.3.3-10].
  */
 export function handlePublish(conn: Connection, p: PublishPacket): void {

@@ -99,6 +99,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       retainedFor.push(entry);
     }
   }
+  // SUBACK echoes the packet id [MQTT-2.3.1-7] (5.0 [MQTT-2.2.1-6]), no user properties (5.0 [MQTT-3.9.2-2]).
   // Only the codes the SUBACK tables allow [MQTT-3.9.3-2] (5.0 [MQTT-3.9.3-2]); no reason string [MQTT-3.9.2-1].
   conn.send(
     v5
