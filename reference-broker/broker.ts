@@ -69,7 +69,7 @@ export class Broker {
   private readonly visit = (e: SubEntry): void => {
     const msg = this.routing.msg;
     const s = e.session;
-    // No Local: not back to the publishing client [MQTT-3.8.3-3].
+    // No Local: not back to the publishing client (5.0 [MQTT-3.8.3-3]).
     if (e.noLocal && s.clientId === msg.origin) return;
     if (e.group !== undefined) {
       // A shared subscription's copy is its own, with only its own identifier (5.0 [MQTT-3.3.4-5]), never merged
@@ -89,8 +89,8 @@ export class Broker {
       this.targets.push(s);
       return;
     }
-    // Overlapping subscriptions of one session: one copy at the highest granted QoS [MQTT-3.3.5-1]
-    // [MQTT-3.3.4-2], carrying every subscription identifier [MQTT-3.3.4-4].
+    // Overlapping subscriptions of one session: one copy at the highest granted QoS (3.1.1 [MQTT-3.3.5-1]; 5.0
+    // [MQTT-3.3.4-2]), carrying every subscription identifier (5.0 [MQTT-3.3.4-4]).
     if (e.qos > s.matchQos) s.matchQos = e.qos;
     if (e.retainAsPublished) s.matchRap = true;
     if (e.subscriptionId !== undefined) {
@@ -101,7 +101,7 @@ export class Broker {
 
   /**
    * Routes an application message to every matching session [MQTT-4.5.0-1] (a shared group's chosen member at its
-   * granted QoS [MQTT-4.8.2-3]) and updates the retained store. Every topic is an ordered topic [MQTT-4.6.0-5].
+   * granted QoS, 5.0 [MQTT-4.8.2-3]) and updates the retained store. Every topic is an ordered topic [MQTT-4.6.0-5].
    */
   publish(msg: Message): void {
     if (msg.retain && !this.retained.set(msg.payload.length === 0 ? msg : retainedCopy(msg))) {
@@ -119,7 +119,8 @@ export class Broker {
       const s = targets[i]!;
       // Delivered at min(published QoS, granted QoS) [MQTT-3.8.4-6] (5.0 [MQTT-3.8.4-8]).
       const qos = Math.min(msg.qos, s.matchQos) as QoS;
-      // RETAIN is 0 for live forwarding [MQTT-3.3.1-9] unless Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13].
+      // RETAIN is 0 for live forwarding (3.1.1 [MQTT-3.3.1-9]) unless Retain As Published (5.0 [MQTT-3.3.1-12]
+      // [MQTT-3.3.1-13]).
       s.deliver(msg, qos, s.matchRap ? msg.retain : false, s.matchSubIds);
     }
     targets.length = 0;
@@ -135,7 +136,7 @@ export class Broker {
     shared.length = 0;
   }
 
-  /** Sends the retained messages matching a new subscription, with RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8]. */
+  /** Sends the retained messages matching a new subscription, with RETAIN=1 (3.1.1 [MQTT-3.3.1-6] [MQTT-3.3.1-8]). */
   sendRetained(entry: SubEntry): void {
     const now = Date.now();
     for (const m of this.retained.match(entry.topicFilter, now)) {
@@ -192,7 +193,7 @@ export class Broker {
         this.publishWill(s, will);
       } else {
         // 5.0 Will Delay: published after min(delay, session expiry) unless the session resumes first
-        // [MQTT-3.1.2-8] [MQTT-3.1.3-9].
+        // (5.0 [MQTT-3.1.2-8] [MQTT-3.1.3-9]).
         s.pendingWill = will;
         const ms = Math.min(delay, s.expiryInterval) * 1000;
         if (ms <= MAX_TIMER_MS) {
@@ -214,7 +215,7 @@ export class Broker {
     if (ms <= MAX_TIMER_MS) {
       s.expiryTimer = setTimeout(() => {
         s.expiryTimer = undefined;
-        // Session expired: discard its state [MQTT-4.1.0-2].
+        // Session expired: discard its state (5.0 [MQTT-4.1.0-2]).
         this.log.debug(`session ${s.clientId} expired`);
         this.endSession(s);
       }, ms);

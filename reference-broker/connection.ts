@@ -84,7 +84,7 @@ export class Connection {
   will: Will | undefined;
   /** Will is kept (5.0 DISCONNECT 0x04) or withdrawn (normal DISCONNECT) when the client disconnects. */
   willOnClose = true;
-  /** Session expiry given in CONNECT (5.0), for the DISCONNECT rule [MQTT-3.14.2-?]. */
+  /** Session expiry given in CONNECT (5.0), for the DISCONNECT rule of section 3.14.2.2.2. */
   connectSessionExpiry = 0;
   corked = false;
   /** Client's Receive Maximum (5.0) capped by the broker's in-flight limit. */
@@ -145,7 +145,7 @@ export class Connection {
   private onFrame(frame: Buffer): boolean {
     if (this.state === 'closed') return false;
     if (this.state === 'awaiting-connect' && frame[0]! >> 4 !== 1) {
-      // The first packet must be CONNECT; anything else is a protocol violation [MQTT-3.1.0-1] [MQTT-4.8.0-1].
+      // The first packet must be CONNECT; anything else is a protocol violation (3.1.1 [MQTT-3.1.0-1] [MQTT-4.8.0-1]).
       this.broker.log.info(`${this.label} first packet is not CONNECT, closing`);
       this.close();
       return false;
@@ -201,8 +201,8 @@ export class Connection {
       this.close();
       return;
     }
-    // Malformed packet or protocol error: close, 5.0 with DISCONNECT first [MQTT-4.8.0-1] [MQTT-4.13.1-1]
-    // [MQTT-2.2.2-2]; the will is published [MQTT-3.1.2-8]. The strict decoder finds what is malformed:
+    // Malformed packet or protocol error: close (3.1.1 [MQTT-4.8.0-1] [MQTT-2.2.2-2]), 5.0 with DISCONNECT first
+    // (5.0 [MQTT-4.13.1-1]); the will is published (3.1.1 [MQTT-3.1.2-8]). The strict decoder finds what is malformed:
     // 3.1.1 [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-2.2.2-1] [MQTT-2.3.1-1] [MQTT-3.3.1-4] [MQTT-3.3.2-2] [MQTT-3.6.1-1]
     // [MQTT-3.8.1-1] [MQTT-3.8.3-4] [MQTT-3.10.1-1] [MQTT-3.14.1-1] [MQTT-4.7.1-1] [MQTT-4.7.3-1] [MQTT-4.7.3-2];
     // 5.0 [MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.5-1] [MQTT-1.5.7-1] [MQTT-2.1.3-1] [MQTT-3.3.2-1] [MQTT-3.3.2-13]
@@ -259,7 +259,7 @@ export class Connection {
    * Writes one PUBLISH copy: the message's own topic name [MQTT-3.3.2-3], never normalised [MQTT-4.7.3-4]; no
    * packet id and DUP 0 at QoS 0 [MQTT-2.3.1-5] [MQTT-3.3.1-2] [MQTT-4.3.1-1] (5.0 [MQTT-2.2.1-2]). Copies without per-subscriber properties reuse one encoding per (version, QoS,
    * RETAIN) and only patch the packet id and DUP. Returns false when the packet exceeds the client's Maximum
-   * Packet Size and was discarded [MQTT-3.1.2-25].
+   * Packet Size and was discarded (5.0 [MQTT-3.1.2-25]).
    */
   sendPublish(
     msg: Message,
@@ -307,9 +307,9 @@ export class Connection {
       return true;
     }
     const props: Properties = msg.properties !== undefined ? { ...msg.properties } : {};
-    // All matching subscription identifiers in the one copy [MQTT-3.3.4-3] [MQTT-3.3.4-4].
+    // All matching subscription identifiers in the one copy (5.0 [MQTT-3.3.4-3] [MQTT-3.3.4-4]).
     if (subIds !== undefined) props.subscriptionIdentifier = subIds;
-    // Forwarded expiry is the time left [MQTT-3.3.2-6].
+    // Forwarded expiry is the time left (5.0 [MQTT-3.3.2-6]).
     if (msg.expiresAt !== undefined) {
       props.messageExpiryInterval = Math.max(0, Math.ceil((msg.expiresAt - Date.now()) / 1000));
     }
@@ -321,8 +321,8 @@ export class Connection {
         props.topicAlias = alias;
         topic = '';
       } else if (this.outAliases.size < this.clientTopicAliasMax) {
-        // Aliases only up to the client's Topic Alias Maximum [MQTT-3.1.2-26] [MQTT-3.3.2-11]; none when it is 0
-        // [MQTT-3.1.2-27].
+        // Aliases only up to the client's Topic Alias Maximum (5.0 [MQTT-3.1.2-26] [MQTT-3.3.2-11]); none when it
+        // is 0 (5.0 [MQTT-3.1.2-27]).
         newAlias = this.outAliases.size + 1;
         props.topicAlias = newAlias;
       }
@@ -372,14 +372,14 @@ export class Connection {
   /**
    * Server-side close for a violation or error: 5.0 sends DISCONNECT with the reason first (only after CONNACK
    * [MQTT-3.14.0-1]; a DISCONNECT reason code [MQTT-3.14.2-1], never a Session Expiry Interval [MQTT-3.14.2-2]),
-   * then sends nothing more and closes [MQTT-3.14.4-1] [MQTT-3.14.4-2] [MQTT-4.13.2-1]; the will is published.
+   * then sends nothing more and closes (5.0 [MQTT-3.14.4-1] [MQTT-3.14.4-2] [MQTT-4.13.2-1]); the will is published.
    */
   violation(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
     this.broker.log.info(`${this.label} closing: ${why} (0x${reasonCode.toString(16)})`);
     if (this.version === 5 && this.state === 'connected') {
-      // The reason string is dropped if it would make the packet too large for the client [MQTT-3.14.2-3];
-      // no user properties are sent [MQTT-3.14.2-4].
+      // The reason string is dropped if it would make the packet too large for the client (5.0 [MQTT-3.14.2-3]);
+      // no user properties are sent (5.0 [MQTT-3.14.2-4]).
       if (
         !this.requestProblemInfo ||
         !this.send({ type: 'disconnect', reasonCode, properties: { reasonString: why } })
@@ -401,7 +401,7 @@ export class Connection {
         ? { type: 'connack', sessionPresent: false, reasonCode, properties: {} }
         : { type: 'connack', sessionPresent: false, reasonCode },
     );
-    // No further packets from this connection are processed [MQTT-3.1.4-5] [MQTT-3.1.4-6].
+    // No further packets from this connection are processed (3.1.1 [MQTT-3.1.4-5]; 5.0 [MQTT-3.1.4-6]).
     this.will = undefined;
     this.close();
   }

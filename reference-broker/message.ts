@@ -19,7 +19,7 @@ export interface Message {
   encoded?: Array<Buffer | undefined>;
 }
 
-/** Properties a server forwards unchanged [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20]. */
+/** Properties a server forwards unchanged (5.0 [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20]). */
 function forwardable(props: Properties | undefined): Properties | undefined {
   if (props === undefined) return undefined;
   let out: Properties | undefined;
@@ -41,7 +41,7 @@ function forwardable(props: Properties | undefined): Properties | undefined {
   }
   if (props.userProperties !== undefined) {
     out ??= {};
-    // Order preserved [MQTT-3.3.2-18] (also for will properties [MQTT-3.1.3-10]).
+    // Order preserved (5.0 [MQTT-3.3.2-18]; also for will properties, 5.0 [MQTT-3.1.3-10]).
     out.userProperties = props.userProperties;
   }
   return out;

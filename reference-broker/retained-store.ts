@@ -7,7 +7,7 @@ class RetainedNode {
 
 /**
  * Retained messages, one per topic, in a trie over topic levels so a wildcard subscription visits only the
- * matching branches. They outlive sessions [MQTT-3.1.2-7].
+ * matching branches. They outlive sessions (3.1.1 [MQTT-3.1.2-7]).
  */
 export class RetainedStore {
   private readonly root = new RetainedNode();
@@ -20,8 +20,8 @@ export class RetainedStore {
   }
 
   /**
-   * Stores or replaces the retained message for its topic [MQTT-3.3.1-5] [MQTT-3.3.1-7]; an empty payload
-   * removes it and is not stored [MQTT-3.3.1-10] [MQTT-3.3.1-11] (5.0: [MQTT-3.3.1-5] [MQTT-3.3.1-6]
+   * Stores or replaces the retained message for its topic (3.1.1 [MQTT-3.3.1-5] [MQTT-3.3.1-7]); an empty payload
+   * removes it and is not stored (3.1.1 [MQTT-3.3.1-10] [MQTT-3.3.1-11]; 5.0 [MQTT-3.3.1-5] [MQTT-3.3.1-6]
    * [MQTT-3.3.1-7]). Returns false when the store is full and the topic is new.
    */
   set(msg: Message): boolean {
@@ -78,7 +78,7 @@ export class RetainedStore {
 
   /**
    * Retained messages matching a (non-shared) filter; wildcards in the first level skip `$` topics
-   * [MQTT-4.7.2-1]; expired messages are dropped on the way [MQTT-3.3.2-5].
+   * [MQTT-4.7.2-1]; expired messages are dropped on the way (5.0 [MQTT-3.3.2-5]).
    */
   match(filter: string, now: number): Message[] {
     const out: Message[] = [];

@@ -88,7 +88,7 @@ export class Session {
   deliver(msg: Message, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
     const conn = this.conn;
     if (qos === 0) {
-      // QoS 0 is never queued for an offline client (allowed by [MQTT-3.1.2-5], which covers QoS 1 and 2).
+      // QoS 0 is never queued for an offline client (allowed: 3.1.1 [MQTT-3.1.2-5] covers QoS 1 and 2).
       // A client that stops reading loses QoS 0 messages instead of growing the broker's memory.
       if (conn?.ready && conn.socket.writableLength < WRITE_BUFFER_LIMIT)
         conn.sendPublish(msg, 0, retain, 0, false, subIds);
@@ -101,7 +101,8 @@ export class Session {
       this.transmit(conn, out);
       return;
     }
-    // Offline or window full: queue QoS 1/2 in order [MQTT-3.1.2-5] [MQTT-4.5.0-1] [MQTT-4.6.0-6].
+    // Offline or window full: queue QoS 1/2 in order (3.1.1 [MQTT-3.1.2-5]) [MQTT-4.5.0-1] [MQTT-4.6.0-5]
+    // [MQTT-4.6.0-6].
     if (this.queued >= this.broker.limits.maxQueuedMessages) {
       this.broker.log.warn(`queue full for ${this.clientId}, dropping message on ${msg.topic}`);
       return;
@@ -182,14 +183,14 @@ export class Session {
     this.drain();
   }
 
-  /** PUBACK from the client [MQTT-4.3.2-1]. */
+  /** PUBACK from the client ends a QoS 1 delivery (3.1.1 [MQTT-4.3.2-1]; 5.0 [MQTT-4.3.2-3]). */
   onPuback(packetId: number): void {
     const out = this.inflight.get(packetId);
     if (out === undefined || out.qos !== 1) return;
     this.complete(out);
   }
 
-  /** PUBREC from the client: answer PUBREL [MQTT-4.3.3-1]; a 5.0 failure code ends the flow [MQTT-4.3.3-9]. */
+  /** PUBREC from the client: answer PUBREL (3.1.1 [MQTT-4.3.3-1]; 5.0 [MQTT-4.3.3-4]); a 5.0 failure code ends the flow. */
   onPubrec(packetId: number, reasonCode: number): void {
     const conn = this.conn;
     const out = this.inflight.get(packetId);

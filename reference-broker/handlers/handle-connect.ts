@@ -97,12 +97,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
       return;
     }
     if (v5 && will.qos > limits.maximumQoS) {
-      // [MQTT-3.2.2-12]
+      // 5.0 [MQTT-3.2.2-12]
       conn.refuse(ReasonCode.QoSNotSupported, 'will QoS above maximum QoS');
       return;
     }
     if (v5 && will.retain && !limits.retainAvailable) {
-      // [MQTT-3.2.2-13]
+      // 5.0 [MQTT-3.2.2-13]
       conn.refuse(ReasonCode.RetainNotSupported, 'will retain not supported');
       return;
     }
@@ -116,7 +116,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     }
   }
 
-  // Take over an existing connection with the same client id [MQTT-3.1.4-2] (5.0: DISCONNECT 0x8E first
+  // Take over an existing connection with the same client id (3.1.1 [MQTT-3.1.4-2]; 5.0: DISCONNECT 0x8E first
   // [MQTT-3.1.4-3]). Its will follows the normal rules.
   const existing = broker.sessions.get(clientId);
   if (existing?.conn != null) {
@@ -125,11 +125,13 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     old.violation(ReasonCode.SessionTakenOver, 'session taken over');
   }
 
-  // Clean Session / Clean Start [MQTT-3.1.2-4] [MQTT-3.1.2-6] [MQTT-3.1.4-3] (5.0 [MQTT-3.1.2-4] [MQTT-3.1.4-4]).
+  // Clean Session / Clean Start (3.1.1 [MQTT-3.1.2-4] [MQTT-3.1.2-6] [MQTT-3.1.4-3]; 5.0 [MQTT-3.1.2-4]
+  // [MQTT-3.1.4-4]).
   let session = broker.sessions.get(clientId);
   let sessionPresent = false;
   if (session !== undefined && !packet.clean) {
-    // Resume the stored session [MQTT-3.1.2-4] (5.0 [MQTT-3.1.2-5]); a delayed will is not sent [MQTT-3.1.3-9].
+    // Resume the stored session (3.1.1 [MQTT-3.1.2-4]; 5.0 [MQTT-3.1.2-5]); a delayed will is not sent (5.0
+    // [MQTT-3.1.3-9]).
     session.clearTimers();
     session.pendingWill = undefined;
     sessionPresent = true;
@@ -177,8 +179,9 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   conn.session = session;
   session.conn = conn;
   conn.state = 'connected';
-  // CONNACK is the first packet the server sends [MQTT-3.2.0-1]; session present as above [MQTT-3.2.2-1]
-  // [MQTT-3.2.2-2] [MQTT-3.2.2-3]; accepted with 0 [MQTT-3.1.4-4] (5.0 [MQTT-3.1.4-5]).
+  // CONNACK is the first packet the server sends [MQTT-3.2.0-1]; session present as above (3.1.1 [MQTT-3.2.2-1]
+  // [MQTT-3.2.2-2] [MQTT-3.2.2-3]; 5.0 [MQTT-3.2.2-2] [MQTT-3.2.2-3]); accepted with 0 (3.1.1 [MQTT-3.1.4-4];
+  // 5.0 [MQTT-3.1.4-5]).
   conn.send(
     v5
       ? { type: 'connack', sessionPresent, reasonCode: ReasonCode.Success, properties: connackProps }

@@ -11,10 +11,10 @@ function topicWithinLimits(topic: string, maxLength: number, maxLevels: number):
 
 /**
  * Incoming PUBLISH: topic alias resolution (5.0), limits, authorisation, routing, and the acknowledgement
- * for its QoS [MQTT-3.3.4-1] [MQTT-4.3.2-2] [MQTT-4.3.3-2] (5.0 [MQTT-4.3.2-4] [MQTT-4.3.3-8]). No state is kept
+ * for its QoS [MQTT-3.3.4-1] (3.1.1 [MQTT-4.3.2-2] [MQTT-4.3.3-2]; 5.0 [MQTT-4.3.2-4] [MQTT-4.3.3-8]). No state is kept
  * for QoS 1, so its packet id is free once PUBACK is sent (5.0 [MQTT-4.3.2-5]); a QoS 2 id is free after
  * PUBCOMP (5.0 [MQTT-4.3.3-12], see handle-pubrel). Incoming QoS 2 is delivered once, on first
- * receipt; a resend of the same packet id before PUBREL is only acknowledged again [MQTT-4.3.3-10].
+ * receipt; a resend of the same packet id before PUBREL is only acknowledged again (5.0 [MQTT-4.3.3-10]).
  */
 export function handlePublish(conn: Connection, p: PublishPacket): void {
   const broker = conn.broker;
@@ -30,13 +30,13 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     }
     const responseTopic = p.properties?.responseTopic;
     if (responseTopic !== undefined && !isValidTopicName(responseTopic)) {
-      // The Response Topic is a topic name, without wildcards [MQTT-3.3.2-14].
+      // The Response Topic is a topic name, without wildcards (5.0 [MQTT-3.3.2-14]).
       conn.violation(ReasonCode.ProtocolError, 'invalid response topic');
       return;
     }
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
-      // Alias 0 or above our Topic Alias Maximum is invalid [MQTT-3.3.2-8] (section 3.3.2.3.4).
+      // Alias 0 or above our Topic Alias Maximum is invalid (5.0 [MQTT-3.3.2-8], section 3.3.2.3.4).
       if (alias === 0 || alias > limits.topicAliasMaximum) {
         conn.violation(ReasonCode.TopicAliasInvalid, `topic alias ${alias} out of range`);
         return;
@@ -49,7 +49,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
         }
         topic = known;
       } else {
-        // Aliases are per connection [MQTT-3.3.2-7] and accepted within our maximum [MQTT-3.3.2-12].
+        // Aliases are per connection and accepted within our maximum (5.0 [MQTT-3.3.2-7] [MQTT-3.3.2-12]).
         conn.inAliases.set(alias, topic);
       }
     } else if (topic === '') {
@@ -71,7 +71,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
   }
   const packetId = p.packetId ?? 0;
   if (p.qos === 2 && session.inboundQos2.has(packetId)) {
-    // Duplicate before PUBREL: acknowledge again, do not deliver again [MQTT-4.3.3-10].
+    // Duplicate before PUBREL: acknowledge again, do not deliver again (5.0 [MQTT-4.3.3-10]).
     conn.sendAck('pubrec', packetId, 0);
     return;
   }
@@ -91,12 +91,12 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     broker.log.info(`${conn.label} not authorised to publish to ${topic}`);
   }
   // 3.1.1: an unauthorised publication still gets a positive acknowledgement [MQTT-3.3.5-2]; 5.0 says 0x87
-  // (codes from the PUBACK/PUBREC tables [MQTT-3.4.2-1] [MQTT-3.5.2-1], no reason strings [MQTT-3.4.2-2]).
+  // (codes from the PUBACK/PUBREC tables, no reason strings: 5.0 [MQTT-3.4.2-1] [MQTT-3.5.2-1] [MQTT-3.4.2-2]).
   const code = allowed || !v5 ? ReasonCode.Success : ReasonCode.NotAuthorized;
   if (p.qos === 1) {
     conn.sendAck('puback', packetId, code);
   } else if (p.qos === 2) {
-    // A failure PUBREC ends the flow; the id is not kept [MQTT-4.3.3-9].
+    // A failure PUBREC ends the flow; the id is not kept (5.0 [MQTT-4.3.3-9]).
     if (code < 0x80) session.inboundQos2.add(packetId);
     conn.sendAck('pubrec', packetId, code);
   }

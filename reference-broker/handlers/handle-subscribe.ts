@@ -26,7 +26,7 @@ function levelCount(filter: string): number {
 }
 
 /**
- * SUBSCRIBE: every filter is processed in order as if in its own packet [MQTT-3.8.4-4] [MQTT-3.8.4-5], and one
+ * SUBSCRIBE: every filter is processed in order as if in its own packet (3.1.1 [MQTT-3.8.4-4] [MQTT-3.8.4-5]), and one
  * SUBACK carries a code per filter in the same order [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.9.3-1] (5.0
  * [MQTT-3.8.4-5] [MQTT-3.8.4-6] [MQTT-3.8.4-7]). Retained messages follow the SUBACK.
  */
@@ -46,7 +46,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       sub.topic.length <= limits.maxTopicLength &&
       levelCount(parsed.topicFilter) <= limits.maxTopicLevels;
     if (!valid || parsed === undefined) {
-      // Invalid filter: failure code for that filter only [MQTT-3.8.3-2] (5.0: 0x8F Topic Filter invalid).
+      // Invalid filter: failure code for that filter only (3.1.1 0x80; 5.0 0x8F Topic Filter invalid).
       codes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
       continue;
     }
@@ -87,10 +87,10 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
     if (previous !== undefined) broker.tree.remove(previous);
     session.subscriptions.set(sub.topic, entry);
     broker.tree.add(entry);
-    // Granted QoS may be lower than requested [MQTT-3.2.2-10 (5.0)]; SUBACK reflects it.
+    // Granted QoS may be lower than requested (5.0 [MQTT-3.2.2-10]); SUBACK reflects it.
     codes.push(qos);
-    // Retain Handling 0: send retained; 1: only for a new subscription; 2: never [MQTT-3.3.1-9]
-    // [MQTT-3.3.1-10] [MQTT-3.3.1-11]; 3.1.1 always sends them [MQTT-3.3.1-6], also on replacement
+    // Retain Handling 0: send retained; 1: only for a new subscription; 2: never (5.0 [MQTT-3.3.1-9]
+    // [MQTT-3.3.1-10] [MQTT-3.3.1-11]); 3.1.1 always sends them [MQTT-3.3.1-6], also on replacement
     // [MQTT-3.8.4-3] (5.0 [MQTT-3.8.4-4]). Shared subscriptions get no retained messages (section 4.8.2).
     if (
       parsed.group === undefined &&
@@ -100,7 +100,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
     }
   }
   // SUBACK echoes the packet id [MQTT-2.3.1-7] (5.0 [MQTT-2.2.1-6]), no user properties (5.0 [MQTT-3.9.2-2]).
-  // Only the codes the SUBACK tables allow [MQTT-3.9.3-2] (5.0 [MQTT-3.9.3-2]); no reason string [MQTT-3.9.2-1].
+  // Only the codes the SUBACK tables allow [MQTT-3.9.3-2] (5.0 [MQTT-3.9.3-2]); no reason string (5.0 [MQTT-3.9.2-1]).
   conn.send(
     v5
       ? { type: 'suback', packetId: packet.packetId, reasonCodes: codes, properties: {} }
