@@ -117,7 +117,7 @@ export class Broker {
     this.tree.match(msg.topic, this.visit);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i]!;
-      // Delivered at min(published QoS, granted QoS) [MQTT-3.8.4-6] (5.0 [MQTT-3.8.4-8]).
+      // Delivered at min(published QoS, granted QoS) (3.1.1 [MQTT-3.8.4-6]; 5.0 [MQTT-3.8.4-8]).
       const qos = Math.min(msg.qos, s.matchQos) as QoS;
       // RETAIN is 0 for live forwarding (3.1.1 [MQTT-3.3.1-9]) unless Retain As Published (5.0 [MQTT-3.3.1-12]
       // [MQTT-3.3.1-13]).
@@ -167,7 +167,7 @@ export class Broker {
     }
     this.log.debug(`publishing will of ${session.clientId} on ${will.topic}`);
     try {
-      // Will published with its QoS and RETAIN [MQTT-3.1.2-8] [MQTT-3.1.2-16] [MQTT-3.1.2-17] (5.0
+      // Will published with its QoS and RETAIN (3.1.1 [MQTT-3.1.2-8] [MQTT-3.1.2-16] [MQTT-3.1.2-17]; 5.0
       // [MQTT-3.1.2-14] [MQTT-3.1.2-15]).
       this.publish(messageFromWill(will, session.clientId, Date.now()));
     } catch (err) {

@@ -351,7 +351,7 @@ export class Connection {
     this.connectTimer = undefined;
   }
 
-  /** Closes when nothing arrives for 1.5 times the keep-alive [MQTT-3.1.2-24] (3.1.1) [MQTT-3.1.2-22] (5.0). */
+  /** Closes when nothing arrives for 1.5 times the keep-alive (3.1.1 [MQTT-3.1.2-24]; 5.0 [MQTT-3.1.2-22]). */
   startKeepAlive(seconds: number): void {
     if (seconds === 0) return;
     this.keepAliveMs = seconds * 1500;
@@ -391,8 +391,8 @@ export class Connection {
   }
 
   /**
-   * Refuses a CONNECT: CONNACK with the code and session present 0, then close [MQTT-3.2.2-4] [MQTT-3.2.2-5]
-   * (5.0 [MQTT-3.2.2-6] [MQTT-3.2.2-7] [MQTT-3.2.2-8]).
+   * Refuses a CONNECT: CONNACK with the code and session present 0, then close (3.1.1 [MQTT-3.2.2-4]
+   * [MQTT-3.2.2-5]; 5.0 [MQTT-3.2.2-6] [MQTT-3.2.2-7] [MQTT-3.2.2-8]).
    */
   refuse(reasonCode: number, why: string): void {
     this.broker.log.info(`${this.label} CONNECT refused: ${why} (0x${reasonCode.toString(16)})`);

@@ -26,7 +26,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const v5 = packet.protocolVersion === 5;
   conn.version = v5 ? 5 : 4;
   const props: Properties = packet.properties ?? {};
-  // The will is stored only when the Will Flag is set [MQTT-3.1.2-12] (5.0 [MQTT-3.1.2-7]).
+  // The will is stored only when the Will Flag is set (3.1.1 [MQTT-3.1.2-12]; 5.0 [MQTT-3.1.2-7]).
   conn.will = packet.will;
   conn.username = packet.username;
   if (v5) {
@@ -47,7 +47,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
 
   if (packet.clientId.length > limits.maxClientIdLength) {
-    // Client identifier not accepted: 0x02 / 0x85, then close [MQTT-3.1.3-9] (5.0 [MQTT-3.1.3-8]).
+    // Client identifier not accepted: 0x02 / 0x85, then close (3.1.1 [MQTT-3.1.3-9]; 5.0 [MQTT-3.1.3-8]).
     conn.refuse(
       v5 ? ReasonCode.ClientIdentifierNotValid : ReturnCode.IdentifierRejected,
       'client id too long',
