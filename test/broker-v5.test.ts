@@ -431,3 +431,39 @@ describe('oversized CONNECT', () => {
     expect(ack).toMatchObject({ type: 'connack', reasonCode: 0x95 });
   });
 });
+
+describe('payload format', () => {
+  it('refuses a payload marked UTF-8 that is not: PUBACK 0x99, DISCONNECT 0x99 at QoS 0, CONNACK 0x99 for a will', async () => {
+    const bad = Buffer.from([0xc3, 0x28]);
+    const c = await client();
+    c.send({
+      type: 'publish',
+      topic: 'pf',
+      payload: bad,
+      qos: 1,
+      retain: false,
+      dup: false,
+      packetId: 4,
+      properties: { payloadFormatIndicator: 1 },
+    });
+    expect(await c.expect('puback')).toMatchObject({ packetId: 4, reasonCode: 0x99 });
+    c.send({
+      type: 'publish',
+      topic: 'pf',
+      payload: bad,
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { payloadFormatIndicator: 1 },
+    });
+    const [d] = await c.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x99 });
+    const w = await TestClient.connect(broker.port, {
+      clientId: uid(),
+      protocolVersion: 5,
+      will: { topic: 'w', payload: bad, qos: 0, retain: false, properties: { payloadFormatIndicator: 1 } },
+    });
+    expect(w.connack.reasonCode).toBe(0x99);
+    await w.client.expectClosed();
+  });
+});

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import {
   type ConnectPacket,
   isValidTopicName,
@@ -94,6 +95,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     if (!isValidTopicName(will.topic) || will.topic.length > limits.maxTopicLength) {
       if (v5) conn.refuse(ReasonCode.TopicNameInvalid, 'invalid will topic');
       else conn.close();
+      return;
+    }
+    if (v5 && will.properties?.payloadFormatIndicator === 1 && !isUtf8(will.payload)) {
+      conn.refuse(ReasonCode.PayloadFormatInvalid, 'will payload is not valid UTF-8');
       return;
     }
     if (v5 && will.qos > limits.maximumQoS) {

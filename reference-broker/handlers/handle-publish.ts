@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { isValidTopicName, type PublishPacket, ReasonCode } from '../../src/codec/index.js';
 import type { Connection } from '../connection.js';
 import { messageFromPublish } from '../message.js';
@@ -70,6 +71,12 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     return;
   }
   const packetId = p.packetId ?? 0;
+  if (v5 && p.properties?.payloadFormatIndicator === 1 && !isUtf8(p.payload)) {
+    // A payload declared UTF-8 that is not: refused with 0x99 Payload format invalid (section 3.3.2.3.2).
+    if (p.qos === 0) conn.violation(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8');
+    else conn.sendAck(p.qos === 1 ? 'puback' : 'pubrec', packetId, ReasonCode.PayloadFormatInvalid);
+    return;
+  }
   if (p.qos === 2 && session.inboundQos2.has(packetId)) {
     // Duplicate before PUBREL: acknowledge again, do not deliver again (5.0 [MQTT-4.3.3-10]).
     conn.sendAck('pubrec', packetId, 0);
