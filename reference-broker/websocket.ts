@@ -73,6 +73,8 @@ export class WebSocketStream extends Duplex {
     super();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.destroy());
+    // HTTP servers allow half-open sockets, so a peer's FIN alone would leave this stream open forever.
+    socket.on('end', () => this.destroy());
     socket.on('error', (err) => this.destroy(err));
     if (head.length > 0) this.onData(head);
   }
@@ -94,6 +96,11 @@ export class WebSocketStream extends Duplex {
       const b0 = this.buf[0]!;
       const b1 = this.buf[1]!;
       const opcode = b0 & 0x0f;
+      if ((b0 & 0x70) !== 0) {
+        // No extension was negotiated, so RSV1-3 must be 0 (RFC 6455 5.2).
+        this.fail(1002);
+        return;
+      }
       const masked = (b1 & 0x80) !== 0;
       let len = b1 & 0x7f;
       let pos = 2;
@@ -159,7 +166,7 @@ export class WebSocketStream extends Duplex {
   }
 
   private closeFrame(code: number): void {
-    if (this.closing || this.socket.destroyed) return;
+    if (this.closing || this.socket.destroyed || this.socket.writableEnded) return;
     this.closing = true;
     const body = Buffer.allocUnsafe(2);
     body.writeUInt16BE(code, 0);

@@ -166,4 +166,30 @@ describe('listeners', () => {
     }
     expect(Buffer.from(payloads).toString('hex')).toBe('20020000d000');
   });
+
+  it('survives 100 random WebSocket byte streams after a valid handshake (seed 5)', async () => {
+    const { default: fc } = await import('fast-check');
+    const streams = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 300 }), { numRuns: 100, seed: 5 });
+    const hit = (bytes: Uint8Array) =>
+      new Promise<void>((resolve) => {
+        const s = netConnect({ host: '127.0.0.1', port: port('ws') }, () => {
+          s.write(
+            'GET /mqtt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+              'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n',
+          );
+          s.write(bytes);
+          setTimeout(() => s.destroy(), 30);
+        });
+        s.on('data', () => {});
+        s.on('error', () => {});
+        s.on('close', () => resolve());
+      });
+    for (let i = 0; i < streams.length; i += 20) await Promise.all(streams.slice(i, i + 20).map(hit));
+    const probe = await connect(`ws://127.0.0.1:${port('ws')}/mqtt`);
+    await probe.publishAsync('probe', 'alive', { qos: 1 });
+    await probe.endAsync();
+    for (let i = 0; i < 50 && broker.stats().connections > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(broker.stats()).toMatchObject({ connections: 0, internalErrors: 0 });
+  });
 });
