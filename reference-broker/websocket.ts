@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Answers a WebSocket upgrade for MQTT (RFC 6455, MQTT section 6): the client must offer the `mqtt`
@@ -61,7 +62,11 @@ function frameHeader(opcode: number, length: number): Buffer {
  * out as binary frames; corked writes become one frame.
  */
 export class WebSocketStream extends Duplex {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** Bytes needed before parsing can make progress. */
+  private need = 0;
   private textMessage = false;
   private closing = false;
 
@@ -91,7 +96,24 @@ export class WebSocketStream extends Duplex {
   }
 
   private onData(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    // Chunks are only joined once the frame they belong to is complete, so a large frame arriving in
+    // many small chunks costs one copy, not one per chunk.
+    this.pending.push(chunk);
+    this.pendingLen += chunk.length;
+    if (this.pendingLen < this.need) return;
+    this.buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLen);
+    this.pending = [];
+    this.pendingLen = 0;
+    this.need = 0;
+    this.parse();
+    if (this.buf.length > 0 && !this.destroyed) {
+      this.pending = [this.buf];
+      this.pendingLen = this.buf.length;
+    }
+    this.buf = EMPTY;
+  }
+
+  private parse(): void {
     while (this.buf.length >= 2 && !this.destroyed) {
       const b0 = this.buf[0]!;
       const b1 = this.buf[1]!;
@@ -105,11 +127,17 @@ export class WebSocketStream extends Duplex {
       let len = b1 & 0x7f;
       let pos = 2;
       if (len === 126) {
-        if (this.buf.length < 4) return;
+        if (this.buf.length < 4) {
+          this.need = 4;
+          return;
+        }
         len = this.buf.readUInt16BE(2);
         pos = 4;
       } else if (len === 127) {
-        if (this.buf.length < 10) return;
+        if (this.buf.length < 10) {
+          this.need = 10;
+          return;
+        }
         const big = this.buf.readBigUInt64BE(2);
         if (big > BigInt(this.maxFrame)) {
           this.fail(1009);
@@ -127,7 +155,10 @@ export class WebSocketStream extends Duplex {
         this.fail(1009);
         return;
       }
-      if (this.buf.length < pos + 4 + len) return;
+      if (this.buf.length < pos + 4 + len) {
+        this.need = pos + 4 + len;
+        return;
+      }
       const mask = this.buf.subarray(pos, pos + 4);
       const payload = Buffer.from(this.buf.subarray(pos + 4, pos + 4 + len));
       for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;

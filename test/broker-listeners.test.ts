@@ -192,4 +192,16 @@ describe('listeners', () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(broker.stats()).toMatchObject({ connections: 0, internalErrors: 0 });
   });
+
+  it('carries a 1 MB message over WebSocket both ways', async () => {
+    const sub = await connect(`ws://127.0.0.1:${port('ws')}/mqtt`);
+    await sub.subscribeAsync('big/ws', { qos: 1 });
+    const got = new Promise<Buffer>((resolve) => sub.once('message', (_t, p) => resolve(p)));
+    const pub = await connect(`ws://127.0.0.1:${port('ws')}/mqtt`, { protocolVersion: 5 });
+    const payload = Buffer.alloc(1024 * 1024, 7);
+    await pub.publishAsync('big/ws', payload, { qos: 1 });
+    expect((await got).equals(payload)).toBe(true);
+    await sub.endAsync();
+    await pub.endAsync();
+  });
 });
