@@ -2,16 +2,17 @@ import type { Duplex } from 'node:stream';
 import {
   type DecodeError,
   type DecodeErrorCode,
-  decode,
+  decodeFrame,
   encode,
+  type FramerEvent,
   type Packet,
+  PacketFramer,
   type Properties,
   type QoS,
   ReasonCode,
   type Will,
 } from '../src/codec/index.js';
 import type { Broker } from './broker.js';
-import { Framer } from './framer.js';
 import { dispatch } from './handlers/index.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
@@ -98,15 +99,14 @@ export class Connection {
   lastSeen = Date.now();
   private kaTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
-  private readonly framer: Framer;
+  private readonly framer: PacketFramer;
   private cleaned = false;
-  private readonly onFrameBound = (frame: Buffer) => this.onFrame(frame);
 
   constructor(
     readonly socket: Transport,
     readonly broker: Broker,
   ) {
-    this.framer = new Framer(broker.limits.maxPacketSize);
+    this.framer = new PacketFramer(broker.limits.maxPacketSize);
     this.sendQuota = broker.limits.maxInflight;
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -134,26 +134,35 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    const err = this.framer.push(chunk, this.onFrameBound);
-    if (err !== undefined && !this.closed) {
-      this.broker.log.info(`${this.label} framing error ${err}`);
-      // Before CONNECT the chunk starts with the CONNECT itself, so its level can still be read.
-      this.onBadPacket(err, reasonForDecodeError(err), this.state === 'awaiting-connect' ? chunk : undefined);
+    // The codec's framer checks the size from the fixed header alone, so an announced 256 MB packet is refused
+    // before any of it is buffered; each frame is decoded with the protocol version in force when it is
+    // reached (a client may send CONNECT and the next packets in one write).
+    for (const ev of this.framer.push(chunk)) {
+      if (this.closed) return;
+      if (ev.kind === 'error') {
+        this.broker.log.info(`${this.label} framing error ${ev.error.code}`);
+        // Before CONNECT the buffered bytes start with the CONNECT itself, so its level can still be read.
+        this.onBadPacket(
+          ev.error.code,
+          reasonForDecodeError(ev.error.code),
+          this.state === 'awaiting-connect' ? ev.raw : undefined,
+        );
+        return;
+      }
+      if (!this.onFrame(ev)) return;
     }
   }
 
-  private onFrame(frame: Buffer): boolean {
+  private onFrame(ev: Extract<FramerEvent, { kind: 'frame' }>): boolean {
     if (this.state === 'closed') return false;
-    if (this.state === 'awaiting-connect' && frame[0]! >> 4 !== 1) {
+    const frame = ev.raw;
+    if (this.state === 'awaiting-connect' && ev.header >> 4 !== 1) {
       // The first packet must be CONNECT; anything else is a protocol violation (3.1.1 [MQTT-3.1.0-1] [MQTT-4.8.0-1]).
       this.broker.log.info(`${this.label} first packet is not CONNECT, closing`);
       this.close();
       return false;
     }
-    const res = decode(frame, {
-      protocolVersion: this.version,
-      maxPacketSize: this.broker.limits.maxPacketSize,
-    });
+    const res = decodeFrame(ev.header, ev.body, { protocolVersion: this.version }, ev.bodyOffset);
     if (!res.ok) {
       this.onDecodeError(res.error, frame);
       return false;
@@ -410,7 +419,6 @@ export class Connection {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.framer.dead = true;
     this.cleanup();
     const socket = this.socket;
     if (socket.destroyed) return;

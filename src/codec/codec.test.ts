@@ -649,6 +649,13 @@ describe('stream decoder', () => {
     expect(d.push(hex('c0 00'))).toEqual([]);
   });
 
+  it('rejects a remaining length of more than 4 bytes as soon as the fifth byte arrives', () => {
+    const d = new StreamDecoder({ protocolVersion: 5 });
+    expect(d.push(hex('30 ff ff ff'))).toEqual([]);
+    const evs = d.push(hex('ff 01'));
+    expect(evs.map((e) => (e.ok ? e.packet.type : e.error.code))).toEqual(['MALFORMED_VARINT']);
+  });
+
   it('is dead after the first malformed packet', () => {
     const d = new StreamDecoder({ protocolVersion: 4 });
     const evs = d.push(hex('c0 00 36 05 00 01 61 00 01 c0 00'));
