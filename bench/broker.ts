@@ -12,8 +12,7 @@ import { type AddressInfo, createServer, connect as netConnect, type Socket } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Framer } from '../reference-broker/framer.js';
-import { encode } from '../src/codec/index.js';
+import { encode, PacketFramer } from '../src/codec/index.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -113,7 +112,7 @@ function stop(b: BrokerProc): Promise<void> {
 // ---------------------------------------------------------------- raw bench client (3.1.1)
 
 class BenchClient {
-  private readonly framer = new Framer(1 << 24);
+  private readonly framer = new PacketFramer(1 << 24);
   onPublish: (qos: number, packetId: number, sentAt: number) => void = () => {};
   onPuback: (packetId: number) => void = () => {};
   private waiting: ((type: number) => void) | undefined;
@@ -121,10 +120,7 @@ class BenchClient {
   private constructor(readonly socket: Socket) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      this.framer.push(chunk, (f) => {
-        this.frame(f);
-        return true;
-      });
+      for (const ev of this.framer.push(chunk)) if (ev.kind === 'frame') this.frame(ev.raw);
     });
     socket.on('error', () => {});
   }

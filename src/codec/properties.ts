@@ -23,6 +23,21 @@ const zeroOrOne = (v: number) => v === 0 || v === 1;
 
 const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
 
+/** User properties may appear, and repeat, in every 5.0 packet that has properties. */
+const EVERY_SCOPE: readonly PropertyScope[] = [
+  'connect',
+  'connack',
+  'publish',
+  'will',
+  ...ACKS,
+  'subscribe',
+  'suback',
+  'unsubscribe',
+  'unsuback',
+  'disconnect',
+  'auth',
+];
+
 export const PROPERTY_DEFS: readonly PropertyDef[] = [
   { id: 0x01, name: 'payloadFormatIndicator', kind: 'byte', scopes: ['publish', 'will'], valid: zeroOrOne },
   { id: 0x02, name: 'messageExpiryInterval', kind: 'u32', scopes: ['publish', 'will'] },
@@ -58,37 +73,7 @@ export const PROPERTY_DEFS: readonly PropertyDef[] = [
   { id: 0x23, name: 'topicAlias', kind: 'u16', scopes: ['publish'], valid: (v) => v > 0 },
   { id: 0x24, name: 'maximumQoS', kind: 'byte', scopes: ['connack'], valid: zeroOrOne },
   { id: 0x25, name: 'retainAvailable', kind: 'byte', scopes: ['connack'], valid: zeroOrOne },
-  {
-    id: 0x26,
-    name: 'userProperties',
-    kind: 'pair',
-    scopes: [
-      'connect',
-      'connack',
-      'publish',
-      'will',
-      ...ACKS,
-      'subscribe',
-      'suback',
-      'unsubscribe',
-      'unsuback',
-      'disconnect',
-      'auth',
-    ],
-    repeatable: [
-      'connect',
-      'connack',
-      'publish',
-      'will',
-      ...ACKS,
-      'subscribe',
-      'suback',
-      'unsubscribe',
-      'unsuback',
-      'disconnect',
-      'auth',
-    ],
-  },
+  { id: 0x26, name: 'userProperties', kind: 'pair', scopes: EVERY_SCOPE, repeatable: EVERY_SCOPE },
   {
     id: 0x27,
     name: 'maximumPacketSize',

@@ -1,6 +1,13 @@
 import type { PlannedCase } from '../scenario/runner.js';
 import { statementsFor } from '../scenario/statements/index.js';
-import { type CaseResult, isConformanceFailure, type RunReport, summarize, type Verdict } from './model.js';
+import {
+  type CaseResult,
+  compareIds,
+  isConformanceFailure,
+  type RunReport,
+  summarize,
+  type Verdict,
+} from './model.js';
 
 /** Receives run events; the console, and anything live, implements it. */
 export interface Reporter {
@@ -114,7 +121,7 @@ export class ConsoleReporter implements Reporter {
       list.push(c);
       sections.set(key, list);
     }
-    const keys = [...sections.keys()].sort(sectionOrder);
+    const keys = [...sections.keys()].sort(compareIds);
     const width = Math.max(12, ...keys.map((k) => k.length));
     w(`  ${'section'.padEnd(width)}  pass  fail  n-s  info  skip  err\n`);
     for (const key of keys) {
@@ -178,14 +185,4 @@ export class ConsoleReporter implements Reporter {
 
 function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
-}
-
-function sectionOrder(a: string, b: string): number {
-  const pa = a.match(/\d+/g)?.map(Number) ?? [];
-  const pb = b.match(/\d+/g)?.map(Number) ?? [];
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
-    if (d !== 0) return d;
-  }
-  return a.localeCompare(b);
 }
