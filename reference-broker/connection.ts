@@ -94,6 +94,11 @@ export class Connection {
   clientTopicAliasMax = 0;
   readonly inAliases = new Map<number, string>();
   readonly outAliases = new Map<string, number>();
+  /**
+   * Incoming QoS 2 packet ids received on this connection and not yet released: the ones counted against our
+   * Receive Maximum, since the client's send quota starts afresh with each connection (5.0 section 4.9).
+   */
+  readonly inboundQos2 = new Set<number>();
   requestProblemInfo = true;
   keepAliveMs = 0;
   lastSeen = Date.now();

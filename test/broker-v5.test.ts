@@ -358,6 +358,40 @@ describe('server capabilities from limits', () => {
     }
   });
 
+  it('Receive Maximum counts per connection: QoS 2 left open by an earlier connection does not count', async () => {
+    // The send quota is re-initialised with each Network Connection (section 4.9).
+    const own = await startBroker({ config: { limits: { receiveMaximum: 2 } } });
+    try {
+      const opts = {
+        clientId: 'rm-again',
+        protocolVersion: 5 as const,
+        clean: false,
+        properties: { sessionExpiryInterval: 60 },
+      };
+      const first = (await TestClient.connect(own.port, opts)).client;
+      for (let id = 1; id <= 2; id++) {
+        first.send(pub('t', 'x', 2, {}, id));
+        await first.expect('pubrec');
+      }
+      first.destroy();
+      await first.waitClosed();
+      const { client: c, connack } = await TestClient.connect(own.port, opts);
+      expect(connack.sessionPresent).toBe(true);
+      for (let id = 3; id <= 4; id++) {
+        c.send(pub('t', 'x', 2, {}, id));
+        expect(await c.expect('pubrec')).toMatchObject({ packetId: id, reasonCode: 0 });
+      }
+      // The ids of the earlier connection are still known: PUBREL completes them.
+      for (let id = 1; id <= 4; id++) {
+        c.send({ type: 'pubrel', packetId: id, reasonCode: 0, properties: {} });
+        expect(await c.expect('pubcomp')).toMatchObject({ packetId: id, reasonCode: 0 });
+      }
+      await c.disconnect();
+    } finally {
+      await own.close();
+    }
+  });
+
   it('Maximum QoS 1: announced, grants capped, QoS 2 will refused, QoS 2 PUBLISH is 0x9B [MQTT-3.2.2-9] [MQTT-3.2.2-10] [MQTT-3.2.2-12]', async () => {
     const own = await startBroker({ config: { limits: { maximumQoS: 1 } } });
     try {

@@ -82,7 +82,9 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     conn.sendAck('pubrec', packetId, 0);
     return;
   }
-  if (p.qos === 2 && session.inboundQos2.size >= limits.receiveMaximum) {
+  // Only this connection's unreleased QoS 2 count: the ids a resumed session carries over were sent under the
+  // quota of an earlier connection (5.0 section 4.9).
+  if (p.qos === 2 && conn.inboundQos2.size >= limits.receiveMaximum) {
     conn.violation(
       ReasonCode.ReceiveMaximumExceeded,
       'more QoS 2 publications in flight than Receive Maximum',
@@ -104,7 +106,10 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     conn.sendAck('puback', packetId, code);
   } else if (p.qos === 2) {
     // A failure PUBREC ends the flow; the id is not kept (5.0 [MQTT-4.3.3-9]).
-    if (code < 0x80) session.inboundQos2.add(packetId);
+    if (code < 0x80) {
+      session.inboundQos2.add(packetId);
+      conn.inboundQos2.add(packetId);
+    }
     conn.sendAck('pubrec', packetId, code);
   }
 }

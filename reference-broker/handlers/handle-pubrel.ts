@@ -7,5 +7,6 @@ import type { Connection } from '../connection.js';
  */
 export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
   const known = conn.session?.inboundQos2.delete(packet.packetId) ?? false;
+  conn.inboundQos2.delete(packet.packetId);
   conn.sendAck('pubcomp', packet.packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound);
 }
