@@ -5,7 +5,7 @@ class SharedGroup {
   readonly members: SubEntry[] = [];
   private next = 0;
 
-  /** Next member, preferring one whose session is connected (5.0 [MQTT-4.8.2-3]). */
+  /** Next member, preferring a connected one (the choice is the server's, section 4.8.2). */
   pick(): SubEntry | undefined {
     const n = this.members.length;
     for (let i = 0; i < n; i++) {
