@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,8 @@ function parseXml(xml: string): XmlNode {
       else {
         const end = xml.indexOf('<', i);
         if (end < 0) fail('unterminated element');
+        // `]]>` may not appear in character data: it is what a CDATA section ended too early leaves behind.
+        if (xml.slice(i, end).includes(']]>')) fail('"]]>" in character data');
         node.text += decode(xml.slice(i, end));
         i = end;
       }
@@ -110,8 +112,10 @@ function parseXml(xml: string): XmlNode {
   const root = element();
   skipWs();
   if (i !== xml.length) fail('content after the root element');
-  if (/[\x00-\x08\x0B\x0C\x0E-\x1F]/.test(xml))
-    throw new Error('XML: control characters not allowed in XML 1.0');
+  if (/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/.test(xml))
+    throw new Error('XML: characters not allowed in XML 1.0');
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(xml))
+    throw new Error('XML: unpaired surrogate');
   return root;
 }
 
@@ -296,6 +300,8 @@ describe('reports', () => {
       '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x"><properties/></testcase></testsuite></testsuites>',
       '<testsuites><testsuite name="a" tests="1" failures="0" errors="0" time="1e3"><testcase name="x"/></testsuite></testsuites>',
       '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x"><failure>a & b</failure></testcase></testsuite></testsuites>',
+      '<testsuites><testsuite name="a" tests="1" failures="1" errors="0"><testcase name="x"><failure><![CDATA[a]]> b]]></failure></testcase></testsuite></testsuites>',
+      '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="\uFFFE"/></testsuite></testsuites>',
     ];
     for (const xml of bad) expect(() => validateJunit(parseXml(xml)), xml).toThrow();
   });
@@ -339,6 +345,47 @@ describe('reports', () => {
       await proxy.close();
       await ackProxy.close();
     }
+  }, 30_000);
+});
+
+describe('JUnit text from the wire', () => {
+  it('stays valid XML when payloads, titles and messages hold "]]>", control bytes and binary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-xml-'));
+    const spec = join(dir, '9.9.9-xml.yaml');
+    // The payload is printable text, so it is shown as text (with both "]]>") in Actual and the wire log;
+    // the second publish is binary and shown as hex.
+    writeFileSync(
+      spec,
+      [
+        'section: "3.3.1"',
+        'title: XML-hostile text',
+        'cases:',
+        '  - id: hostile-payload',
+        '    title: "title with \\x01 and ]]> and \\x1b[31m"',
+        '    statements: [MQTT-3.3.1-5]',
+        '    steps:',
+        '      - connect: { as: c }',
+        '      - subscribe: { as: c, filter: "{prefix}/x", qos: 0 }',
+        '      - publish: { as: c, topic: "{prefix}/x", payload: { hex: "00 5d 5d 3e ff fe 1b" }, qos: 1 }',
+        '      - expect: { as: c, publish: { topic: "{prefix}/x" } }',
+        '      - publish: { as: c, topic: "{prefix}/x", payload: "a]]>b]]>c<d>&e", qos: 1 }',
+        '      - expect: { as: c, publish: { topic: "{prefix}/x", payload: "]]>]]>" } }',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli([`127.0.0.1:${broker.port}`, '--specs', spec, '--protocol', '3.1.1', '--verbose']);
+    expect(r.code, r.out).toBe(1);
+    const xml = readFileSync(join(r.dir, 'junit.xml'), 'utf8');
+    const root = parseXml(xml);
+    validateJunit(root);
+    const tc = root.children[0]!.children.find((c) => c.name === 'testcase')!;
+    expect(tc.attrs.name).toBe('3.3.1/hostile-payload: title with \\x01 and ]]\\x3e and \\x1b[31m');
+    const failure = tc.children.find((c) => c.name === 'failure')!;
+    expect(failure.text).toContain('Expected: PUBLISH');
+    expect(failure.text).toContain('payload: "]]\\x3e]]\\x3e"');
+    expect(failure.text).toContain('payload: "a]]\\x3eb]]\\x3ec<d>&e"');
+    const out = tc.children.find((c) => c.name === 'system-out')!;
+    expect(out.text).toContain('<005d5d3efffe1b>');
   }, 30_000);
 });
 

@@ -12,11 +12,27 @@ export interface JunitOptions {
 const junit: Builder =
   (junitModule as unknown as { default?: Builder }).default ?? (junitModule as unknown as Builder);
 
-/** Characters XML 1.0 does not allow, even in CDATA. */
-const INVALID_XML = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/g;
+/**
+ * Characters XML 1.0 does not allow, even in CDATA: C0 controls other than tab/LF/CR, U+FFFE, U+FFFF and
+ * unpaired surrogates (a JS string can hold them; UTF-8 cannot).
+ */
+const INVALID_XML =
+  /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/**
+ * Text safe for an attribute and for a CDATA section. xmlbuilder splits only the first `]]>` of a CDATA
+ * text, so a second one (a payload, an expected and an actual value) would end the section early: every
+ * `]]>` is written `]]\x3e`, in the same notation as the characters XML cannot hold.
+ */
 function clean(text: string): string {
-  return text.replace(INVALID_XML, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text
+    .replace(INVALID_XML, (ch) => {
+      const code = ch.charCodeAt(0);
+      return code > 0xff
+        ? `\\u${code.toString(16).padStart(4, '0')}`
+        : `\\x${code.toString(16).padStart(2, '0')}`;
+    })
+    .replaceAll(']]>', ']]\\x3e');
 }
 
 /** The failure text: statements, message, expected and actual, in h2spec style. */
@@ -35,7 +51,7 @@ export function failureText(c: CaseResult): string {
  * failure names the statements and gives expected/actual; the wire log goes to system-out.
  */
 export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
-  const builder = junit.newBuilder().name(`mqtt-conform ${report.target}`);
+  const builder = junit.newBuilder().name(clean(`mqtt-conform ${report.target}`));
   const groups = new Map<string, CaseResult[]>();
   for (const c of report.cases) {
     const key = `${c.section} (MQTT ${c.protocol})`;
@@ -53,7 +69,7 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
       .timestamp(new Date(report.startedAt))
       .time(cases.reduce((ms, c) => ms + c.durationMs, 0) / 1000)
       .property('protocol', cases[0]!.protocol)
-      .property('target', report.target);
+      .property('target', clean(report.target));
     for (const c of cases) {
       const tc = suite
         .testCase()
