@@ -103,6 +103,30 @@ describe('first scenario set', () => {
     }, 30_000);
   }
 
+  // A 5.0 broker may announce limits in CONNACK; a case that depends on what it asked for is skipped then,
+  // never failed.
+  const LIMITS: Array<[Fault, string[]]> = [
+    ['server-keep-alive-60', ['3.1.2/keep-alive-timeout', '3.12.4/pingresp-keeps-alive']],
+    [
+      'maximum-qos-1',
+      ['4.3.3/qos2-inbound-flow', '4.3.3/qos2-outbound-flow', '3.6.1/reserved-flags-not-0010'],
+    ],
+    ['session-expiry-0', ['3.2.2/session-present-one-on-resume']],
+  ];
+  for (const [fault, ids] of LIMITS) {
+    it(`skips, not fails, 5.0 cases when CONNACK announces a limit (${fault}): ${ids.join(', ')}`, async () => {
+      const proxy = await startFaultyProxy(broker, fault);
+      try {
+        const subset = planned.filter((p) => p.protocol === '5.0' && ids.includes(p.scenario.id));
+        expect(subset).toHaveLength(ids.length);
+        const out = await runCases(subset, { target: proxy, stepTimeoutMs: 1000, concurrency: 8 });
+        for (const r of out.results) expect(r.status, summary([r])).toBe('skipped');
+      } finally {
+        await proxy.close();
+      }
+    }, 30_000);
+  }
+
   it('passes through the proxy without a fault (the proxy itself is transparent)', async () => {
     const proxy = await startFaultyProxy(broker, 'none');
     try {

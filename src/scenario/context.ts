@@ -22,6 +22,8 @@ export class CaseClient {
   private nextPacketId = 1;
   /** The CONNECT options last used, for `reconnect`. */
   connectSpec: ConnectSpec = {};
+  /** 5.0: what the accepting CONNACK announced (Maximum QoS, Retain Available); 3.1.1 brokers announce nothing. */
+  serverLimits: { maximumQoS?: number; retainAvailable?: number } = {};
 
   constructor(
     readonly name: string,

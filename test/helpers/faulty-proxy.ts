@@ -55,7 +55,13 @@ export type Fault =
   /** 5.0 SUBSCRIBE options lose Retain Handling (always 0: retained messages are sent). */
   | 'ignore-retain-handling'
   /** 5.0 SUBSCRIBE options lose No Local (a client gets its own messages). */
-  | 'ignore-no-local';
+  | 'ignore-no-local'
+  /** Accepting 5.0 CONNACKs announce Server Keep Alive 60 (legitimate: the case's keep-alive no longer holds). */
+  | 'server-keep-alive-60'
+  /** Accepting 5.0 CONNACKs announce Maximum QoS 1 (legitimate: QoS 2 publishing is not the broker's). */
+  | 'maximum-qos-1'
+  /** Accepting 5.0 CONNACKs announce Session Expiry Interval 0 (legitimate: the broker keeps no session). */
+  | 'session-expiry-0';
 
 export interface FaultyProxy {
   host: string;
@@ -288,6 +294,18 @@ function downstream(p: Packet, conn: Conn, fault: Fault): Packet | 'raw' | null 
       return p.type === 'publish' && p.qos === 0 ? { ...p, dup: true } : 'raw';
     case 'rewrite-topic':
       return p.type === 'publish' ? { ...p, topic: `${p.topic}/x` } : 'raw';
+    case 'server-keep-alive-60':
+    case 'maximum-qos-1':
+    case 'session-expiry-0': {
+      if (p.type !== 'connack' || p.reasonCode !== 0 || conn.version !== 5) return 'raw';
+      const extra =
+        fault === 'server-keep-alive-60'
+          ? { serverKeepAlive: 60 }
+          : fault === 'maximum-qos-1'
+            ? { maximumQoS: 1 }
+            : { sessionExpiryInterval: 0 };
+      return { ...p, properties: { ...(p.properties ?? {}), ...extra } };
+    }
     case 'grant-qos1':
       return p.type === 'suback' ? { ...p, reasonCodes: p.reasonCodes.map((c) => (c === 2 ? 1 : c)) } : 'raw';
     default:

@@ -143,6 +143,54 @@ function declined(ctx: CaseContext, spec: ConnectSpec, code: number): string | u
   return undefined;
 }
 
+/**
+ * A 5.0 broker may announce limits in an accepting CONNACK; a case that depends on what it asked for cannot
+ * judge the broker then, so it is skipped (detected from the answer, never assumed):
+ * - Server Keep Alive 0 or longer than the case's explicit `keepAlive` [MQTT-3.1.2-21]: the broker need
+ *   not close the client on the case's schedule;
+ * - Session Expiry Interval 0 where the case asked for a session that outlives the connection: the broker
+ *   keeps no session, so Session Present 0 and a lost subscription are correct;
+ * - Maximum QoS and Retain Available are remembered for the publish and send steps [MQTT-3.2.2-9].
+ */
+function acceptedWith(
+  ctx: CaseContext,
+  client: CaseClient,
+  spec: ConnectSpec,
+  connack: Extract<Packet, { type: 'connack' }>,
+): void {
+  if (ctx.version !== 5) return;
+  const props = connack.properties ?? {};
+  client.serverLimits = {
+    ...(props.maximumQoS !== undefined ? { maximumQoS: props.maximumQoS } : {}),
+    ...(props.retainAvailable !== undefined ? { retainAvailable: props.retainAvailable } : {}),
+  };
+  const ska = props.serverKeepAlive;
+  if (spec.keepAlive !== undefined && ska !== undefined && (ska === 0 || ska > spec.keepAlive)) {
+    ctx.skip(
+      `the broker imposes Server Keep Alive ${ska} s where the case needs keep-alive ${spec.keepAlive} s (CONNACK)`,
+    );
+  }
+  const asked = spec.properties?.sessionExpiryInterval;
+  if (asked !== undefined && asked > 0 && props.sessionExpiryInterval === 0) {
+    ctx.skip('the broker keeps no session after the connection (CONNACK Session Expiry Interval 0)');
+  }
+}
+
+/** A 5.0 PUBLISH beyond what the broker announced is the client's protocol error: the case is skipped. */
+export function checkServerLimits(
+  ctx: CaseContext,
+  client: CaseClient,
+  p: { qos: number; retain: boolean },
+): void {
+  const { maximumQoS, retainAvailable } = client.serverLimits;
+  if (maximumQoS !== undefined && p.qos <= 2 && p.qos > maximumQoS) {
+    ctx.skip(`the broker announced Maximum QoS ${maximumQoS} (CONNACK); the case publishes at QoS ${p.qos}`);
+  }
+  if (retainAvailable === 0 && p.retain) {
+    ctx.skip('the broker announced Retain Available 0 (CONNACK); the case publishes a retained message');
+  }
+}
+
 async function awaitConnack(ctx: CaseContext, client: CaseClient, spec: ConnectSpec): Promise<void> {
   const timeout = ctx.stepTimeoutMs;
   const got = await client.waitFor((p) => p.type === 'connack', timeout);
@@ -166,6 +214,7 @@ async function awaitConnack(ctx: CaseContext, client: CaseClient, spec: ConnectS
     );
   }
   const connack = got.packet as Extract<Packet, { type: 'connack' }>;
+  if (connack.reasonCode === 0) acceptedWith(ctx, client, spec, connack);
   if (explicit) {
     const m = matchPacket({ type: 'connack', ...explicit }, connack);
     if (!m.ok) {

@@ -5,6 +5,7 @@ import { ExpectationFailure } from '../errors.js';
 import type { PublishStep } from '../model.js';
 import { S } from '../schema.js';
 import { hex2, propertiesSchema } from './common.js';
+import { checkServerLimits } from './connect.js';
 import type { StepDefinition } from './types.js';
 
 /**
@@ -52,6 +53,7 @@ export const publishStep: StepDefinition<PublishStep> = {
     };
     if (step.qos > 0) packet.packetId = step.packetId ?? client.packetId();
     if (ctx.version === 5) packet.properties = ctx.render(step.properties) ?? {};
+    checkServerLimits(ctx, client, packet);
     client.raw.note(`step publish (${step.pos.file}:${step.pos.line})`);
     client.raw.send(packet);
     if (!step.ack || step.qos === 0) return;

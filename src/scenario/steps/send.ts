@@ -3,6 +3,7 @@ import { HarnessError } from '../errors.js';
 import type { SendStep } from '../model.js';
 import { S } from '../schema.js';
 import { completePacket, overridesSchema, resolveLast, toOverrides, typedPacketSchema } from './common.js';
+import { checkServerLimits } from './connect.js';
 import type { StepDefinition } from './types.js';
 
 /**
@@ -42,6 +43,7 @@ export const sendStep: StepDefinition<SendStep> = {
       throw new HarnessError('BAD_STEP', `${step.pos.file}:${step.pos.line}: send needs "packet" or "hex"`);
     }
     const packet = completePacket(resolveLast(ctx.render(step.packet), client.lastPacketId), ctx.version);
+    if (packet.type === 'publish') checkServerLimits(ctx, client, packet);
     client.raw.send(packet, step.overrides ? { overrides: step.overrides } : {});
   },
 };
