@@ -206,6 +206,27 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await c.disconnect();
   });
 
+  it('3.1.1 has no shared subscriptions: $share/{g}/{f} is an ordinary filter, matched literally [MQTT-3.3.2-3]', async () => {
+    const prefix = uid();
+    const c = await client();
+    c.send({
+      type: 'subscribe',
+      packetId: 5,
+      subscriptions: [
+        { topic: `$share/g/${prefix}/x`, qos: 0 },
+        { topic: '$share/g', qos: 0 },
+      ],
+    });
+    expect(await c.expect('suback')).toMatchObject({ reasonCodes: [0, 0] });
+    const p = await client();
+    p.send(pub(`${prefix}/x`, 'not-matching'));
+    p.send(pub(`$share/g/${prefix}/x`, 'literal'));
+    const m = await c.expect('publish');
+    expect([m.topic, m.payload.toString()]).toEqual([`$share/g/${prefix}/x`, 'literal']);
+    await c.expectNothing(100);
+    for (const x of [c, p]) await x.disconnect();
+  });
+
   it('returns 0x8F for an invalid filter (5.0)', async () => {
     const c = await client(5);
     c.send({

@@ -19,6 +19,21 @@ export function parseFilter(filter: string): ParsedFilter | undefined {
   return { topicFilter, group };
 }
 
+/**
+ * 3.1.1 knows no shared subscriptions: `$share/...` is an ordinary filter there, matched level by level like any
+ * other, so a 3.1.1 subscriber only ever gets topics its filter matches (3.1.1 [MQTT-3.3.2-3]).
+ */
+function plainFilter(filter: string): ParsedFilter | undefined {
+  if (filter.length === 0 || filter.includes('\u0000')) return undefined;
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return undefined;
+    if (level.includes('+') && level !== '+') return undefined;
+  }
+  return { topicFilter: filter, group: undefined };
+}
+
 function levelCount(filter: string): number {
   let n = 1;
   for (let i = 0; i < filter.length; i++) if (filter.charCodeAt(i) === 47) n++;
@@ -39,10 +54,10 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   const codes: number[] = [];
   const retainedFor: SubEntry[] = [];
   for (const sub of packet.subscriptions) {
-    const parsed = parseFilter(sub.topic);
+    const parsed = v5 ? parseFilter(sub.topic) : plainFilter(sub.topic);
     const valid =
       parsed !== undefined &&
-      isValidTopicFilter(parsed.topicFilter) &&
+      (!v5 || isValidTopicFilter(parsed.topicFilter)) &&
       sub.topic.length <= limits.maxTopicLength &&
       levelCount(parsed.topicFilter) <= limits.maxTopicLevels;
     if (!valid || parsed === undefined) {
