@@ -204,6 +204,7 @@ export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConf
       const expected = typeof DEFAULT_LIMITS[key as keyof ResolvedLimits];
       if (typeof value !== expected)
         throw new BrokerConfigError(`${where}: limits.${key} must be a ${expected}`);
+      checkLimit(key, value, where);
       limits[key] = value;
     }
     config.limits = limits as BrokerLimits;
@@ -211,6 +212,31 @@ export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConf
   return config;
 }
 
+/**
+ * Ranges of the numeric limits. Those the protocol carries are bounded by their field: more than 65535 QoS 1/2
+ * messages in flight would exhaust the packet identifiers [MQTT-2.3.1-4] (5.0 [MQTT-2.2.1-4]); Receive Maximum,
+ * Topic Alias Maximum and Server Keep Alive are two-byte CONNACK fields (Receive Maximum and Maximum Packet Size
+ * may not be 0); a Maximum Packet Size is at most 268435460 bytes.
+ */
+const LIMIT_RANGES: Partial<Record<keyof ResolvedLimits, readonly [number, number]>> = {
+  maxPacketSize: [2, 268_435_460],
+  maxInflight: [1, 65_535],
+  receiveMaximum: [1, 65_535],
+  topicAliasMaximum: [0, 65_535],
+  maxKeepAlive: [0, 65_535],
+  maxSessionExpiryInterval: [0, 0xffff_ffff],
+  maximumQoS: [0, 2],
+};
+
+function checkLimit(key: string, value: unknown, where: string): void {
+  if (typeof value !== 'number') return;
+  const [min, max] = LIMIT_RANGES[key as keyof ResolvedLimits] ?? [0, Number.MAX_SAFE_INTEGER];
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new BrokerConfigError(`${where}: limits.${key} must be an integer from ${min} to ${max}`);
+}
+
 export function resolveLimits(config: BrokerConfig | undefined): ResolvedLimits {
-  return { ...DEFAULT_LIMITS, ...(config?.limits ?? {}) };
+  const limits = { ...DEFAULT_LIMITS, ...(config?.limits ?? {}) };
+  for (const [key, value] of Object.entries(limits)) checkLimit(key, value, 'broker config');
+  return limits;
 }
