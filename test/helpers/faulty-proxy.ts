@@ -332,6 +332,7 @@ export const CASE_FAULTS: Record<string, Fault> = {
   '3.3.1/retain-empty-payload-clears': 'ignore-retained-update',
   '3.3.1/retain-flag-cleared-on-live-delivery': 'force-retain',
   '3.3.1/qos-bits-both-set': 'never-close',
+  '3.3.1/retain-qos0-replaces-stored': 'ignore-retained-update',
   '3.3.1/retain-qos0-stored': 'ignore-retained-update',
   '3.3.1/retain-handling-2-sends-none': 'ignore-retain-handling',
   '3.8.3/no-local': 'ignore-no-local',
