@@ -50,6 +50,8 @@ export type Fault =
   | 'rewrite-topic'
   /** Every 5.0 CONNECT is answered with CONNACK 0x84 and closed (a broker that declines 5.0). */
   | 'refuse-5'
+  /** A CONNECT with a 23-character client identifier is refused (0x02 / 0x85) and closed. */
+  | 'refuse-client-id-23'
   /** SUBACK grants QoS 1 where QoS 2 was granted. */
   | 'grant-qos1'
   /** 5.0 SUBSCRIBE options lose Retain Handling (always 0: retained messages are sent). */
@@ -127,8 +129,9 @@ export async function startFaultyProxy(
           brokerGone = true;
           broker.resetAndDestroy();
           client.end();
-        } else if (out === 'refuse') {
-          toClient(enc({ type: 'connack', sessionPresent: false, reasonCode: 0x84, properties: {} }));
+        } else if (out === 'refuse' || out === 'refuse-id') {
+          const code = out === 'refuse' ? 0x84 : conn.version === 5 ? 0x85 : 0x02;
+          toClient(enc({ type: 'connack', sessionPresent: false, reasonCode: code, properties: {} }));
           client.end();
           broker.destroy();
         } else if (out) toBroker(enc(out));
@@ -175,7 +178,7 @@ export async function startFaultyProxy(
   };
 }
 
-type UpResult = Packet | 'raw' | null | 'abort-broker' | 'refuse';
+type UpResult = Packet | 'raw' | null | 'abort-broker' | 'refuse' | 'refuse-id';
 
 /** Client -> broker. */
 function upstream(
@@ -197,6 +200,8 @@ function upstream(
       return p.type === 'disconnect' ? 'abort-broker' : 'raw';
     case 'refuse-5':
       return p.type === 'connect' && p.protocolVersion === 5 ? 'refuse' : 'raw';
+    case 'refuse-client-id-23':
+      return p.type === 'connect' && p.clientId.length === 23 ? 'refuse-id' : 'raw';
     case 'ignore-retained-update':
       if (p.type === 'publish' && p.retain) {
         if (!retainedTopics.has(p.topic)) {
@@ -324,6 +329,7 @@ export const CASE_FAULTS: Record<string, Fault> = {
   '3.1.2/will-discarded-on-disconnect': 'will-on-disconnect',
   '3.1.2/will-retained': 'clear-retain',
   '3.1.3/empty-client-id-needs-clean-session': 'connack-accept-all',
+  '3.1.3/client-id-23-characters': 'refuse-client-id-23',
   '3.1.4/session-takeover': 'never-close',
   '3.2.2/session-present-zero-on-clean': 'session-present-flip',
   '3.2.2/session-present-one-on-resume': 'session-present-flip',
