@@ -61,7 +61,8 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       sub.topic.length <= limits.maxTopicLength &&
       levelCount(parsed.topicFilter) <= limits.maxTopicLevels;
     if (!valid || parsed === undefined) {
-      // Invalid filter: failure code for that filter only (3.1.1 0x80; 5.0 0x8F Topic Filter invalid).
+      // Invalid filter: failure code for that filter only (3.1.1 0x80; 5.0 0x8F Topic Filter invalid). Wildcards
+      // are supported, so a valid filter is never refused for containing them (3.1.1 [MQTT-3.8.3-2]).
       codes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
       continue;
     }
