@@ -28,6 +28,8 @@ export type Fault =
   | 'will-on-disconnect'
   /** Invert CONNACK Session Present. */
   | 'session-present-flip'
+  /** Every CONNECT reaches the broker with Clean 1, yet a CONNACK to Clean 0 claims Session Present 1. */
+  | 'lose-session'
   /** Refusing CONNACKs become acceptances, and the connection stays open. */
   | 'connack-accept-all'
   /** Drop PINGRESP. */
@@ -76,6 +78,8 @@ interface Conn {
   broker: net.Socket;
   version: ProtocolVersion;
   nextProxyId: number;
+  /** The client asked to resume a session (Clean 0), for lose-session. */
+  askedResume?: boolean;
 }
 
 export async function startFaultyProxy(
@@ -230,6 +234,12 @@ function upstream(
         return null;
       }
       return 'raw';
+    case 'lose-session':
+      if (p.type === 'connect') {
+        conn.askedResume = !p.clean;
+        return { ...p, clean: true };
+      }
+      return 'raw';
     case 'dollar-leak':
       if (p.type === 'publish' && p.topic.startsWith('$')) return { ...p, topic: p.topic.slice(1) };
       return 'raw';
@@ -264,6 +274,10 @@ function downstream(p: Packet, conn: Conn, fault: Fault): Packet | 'raw' | null 
       return p.type === 'publish' ? { ...p, retain: false } : 'raw';
     case 'session-present-flip':
       return p.type === 'connack' ? { ...p, sessionPresent: !p.sessionPresent } : 'raw';
+    case 'lose-session':
+      return p.type === 'connack' && p.reasonCode === 0 && conn.askedResume
+        ? { ...p, sessionPresent: true }
+        : 'raw';
     case 'connack-accept-all':
       return p.type === 'connack' && p.reasonCode !== 0 ? { ...p, reasonCode: 0 } : 'raw';
     case 'drop-pingresp':
@@ -332,7 +346,7 @@ export const CASE_FAULTS: Record<string, Fault> = {
   '3.1.3/client-id-23-characters': 'refuse-client-id-23',
   '3.1.4/session-takeover': 'never-close',
   '3.2.2/session-present-zero-on-clean': 'session-present-flip',
-  '3.2.2/session-present-one-on-resume': 'session-present-flip',
+  '3.2.2/session-present-one-on-resume': 'lose-session',
   '3.3.1/retain-stored-and-sent': 'drop-retained',
   '3.3.1/retain-replaces-stored': 'ignore-retained-update',
   '3.3.1/retain-empty-payload-clears': 'ignore-retained-update',
