@@ -253,6 +253,32 @@ describe('exit codes', () => {
     expect(readFileSync(join(r.dir, 'junit.xml'), 'utf8')).toContain('<testsuites');
   }, 30_000);
 
+  it('SIGINT while the target is being checked (silent target, long --timeout) stops at once with reports', async () => {
+    const silent = net.createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+      setTimeout(() => fire?.('SIGINT'), 300);
+      const t0 = performance.now();
+      const r = await runCli([`127.0.0.1:${port}`, '--only', '3.12.4', '--timeout', '60000'], {
+        onSignal: (h) => {
+          fire = h;
+          return () => {
+            fire = undefined;
+          };
+        },
+      });
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(r.code).toBe(130);
+      const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+      expect(json.stoppedBy).toBe('SIGINT');
+      expect(readFileSync(join(r.dir, 'junit.xml'), 'utf8')).toContain('<testsuites');
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
+
   it('--username/--password reach every CONNECT; without them a refusing broker gives errors with a hint', async () => {
     const secured = await startBroker({
       host: '127.0.0.1',

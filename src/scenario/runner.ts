@@ -78,8 +78,12 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
   try {
     if (external?.aborted) return { results: [], stoppedBy: 'interrupted' };
 
-    // 1. Can we reach the target at all?
-    const reachable = await probeTcp(opts.target, Math.min(stepTimeoutMs, 3000));
+    // 1. Can we reach the target at all? An interruption does not wait for the checks to time out.
+    const reachable = await untilAborted(
+      probeTcp(opts.target, Math.min(stepTimeoutMs, 3000)),
+      internal.signal,
+    );
+    if (!reachable) return { results: [], stoppedBy: 'interrupted' };
     if (!reachable.ok) {
       planned.forEach((p, i) => {
         record(
@@ -95,11 +99,15 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     // 2. Does it answer a valid CONNECT, per protocol?
     const protocols = [...new Set(planned.map((p) => p.protocol))];
     const verdicts = new Map<ProtocolName, Preflight>();
-    await Promise.all(
-      protocols.map(async (p) => {
-        verdicts.set(p, await preflight(opts, p, stepTimeoutMs, runId));
-      }),
+    const checked = await untilAborted(
+      Promise.all(
+        protocols.map(async (p) => {
+          verdicts.set(p, await preflight(opts, p, stepTimeoutMs, runId, internal.signal));
+        }),
+      ),
+      internal.signal,
     );
+    if (!checked) return { results: [], stoppedBy: 'interrupted' };
 
     // 3. Run.
     let nextIndex = 0;
@@ -111,6 +119,8 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
      */
     const isDead = async (protocol: ProtocolName): Promise<boolean> => {
       if (stoppedBy === 'target-died') return true;
+      // Interrupted: the cases end because of the interruption, not the target; do not probe.
+      if (internal.signal.aborted) return false;
       deadTarget ??= (async () => {
         const tcp = await probeTcp(opts.target, 1500);
         if (!tcp.ok) return true;
@@ -181,6 +191,21 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
   }
 }
 
+/** `p`'s value, or undefined as soon as `signal` aborts (p keeps running; it is bounded by its own timeout). */
+async function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
 function isDefined<T>(x: T | undefined): x is T {
   return x !== undefined;
 }
@@ -237,9 +262,13 @@ async function preflight(
   protocol: ProtocolName,
   timeoutMs: number,
   runId: string,
+  signal?: AbortSignal,
 ): Promise<Preflight> {
   const version = protocol === '5.0' ? 5 : 4;
   let client: RawClient | undefined;
+  // On interruption the check's connection goes at once (the caller has stopped waiting for it).
+  const drop = (): void => void client?.destroy().catch(() => undefined);
+  signal?.addEventListener('abort', drop, { once: true });
   try {
     client = await RawClient.connect({
       ...opts.target,
@@ -248,6 +277,7 @@ async function preflight(
       maxPacketSize: 1024 * 1024,
       name: 'preflight',
     });
+    if (signal?.aborted) drop();
     const connect: ConnectPacket = {
       type: 'connect',
       protocolName: 'MQTT',
@@ -295,6 +325,7 @@ async function preflight(
   } catch (err) {
     return { status: 'error', noAnswer: true, message: err instanceof Error ? err.message : String(err) };
   } finally {
+    signal?.removeEventListener('abort', drop);
     await client?.close(500).catch(() => undefined);
   }
 }
