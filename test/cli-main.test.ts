@@ -161,8 +161,28 @@ describe('exit codes', () => {
     }
     const none = await runCli([target, '--only', 'no-such-case']);
     expect(none.code).toBe(2);
-    expect(none.err).toContain('no case matches');
+    expect(none.err).toContain('--only "no-such-case" matches no case');
   });
+
+  it('2 when a selector matches no case (a typo must not silently run or skip cases)', async () => {
+    const typo = await runCli([target, '--exclude', '3.1.2/keep-alive-timout']);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('--exclude "3.1.2/keep-alive-timout" matches no case');
+    const partly = await runCli([target, '--only', '3.12.4,MQTT-9.9.9-9']);
+    expect(partly.code).toBe(2);
+    expect(partly.err).toContain('--only "MQTT-9.9.9-9" matches no case');
+    // A selector that matches in a protocol left out by --protocol is not a typo.
+    const other = await runCli([
+      target,
+      '--protocol',
+      '3.1.1',
+      '--only',
+      '3.12.4',
+      '--exclude',
+      '3.8.3/no-local',
+    ]);
+    expect(other.code, other.err).toBe(0);
+  }, 30_000);
 
   it('2 with file:line:col for a broken scenario file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mc-bad-'));

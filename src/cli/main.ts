@@ -17,7 +17,7 @@ import { loadScenarios } from '../scenario/loader.js';
 import type { ProtocolName } from '../scenario/model.js';
 import { defaultSpecsDir, packageVersion } from '../scenario/paths.js';
 import { defaultConcurrency, runCases } from '../scenario/runner.js';
-import { planCases, splitSelectors } from '../scenario/select.js';
+import { planCases, splitSelectors, unmatchedSelectors } from '../scenario/select.js';
 import { runBrokerCommand } from './broker-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { parseTarget, TargetParseError } from './target.js';
@@ -224,6 +224,14 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   let expected: ExpectedFailure[] = [];
   try {
     const files = loadScenarios(opts.specs, io.cwd);
+    const unmatched = [
+      ...unmatchedSelectors(files, opts.only).map((s) => `--only "${s}"`),
+      ...unmatchedSelectors(files, opts.exclude).map((s) => `--exclude "${s}"`),
+    ];
+    if (unmatched.length > 0) {
+      io.stderr(`mqtt-conform: ${unmatched.map((u) => `${u} matches no case`).join('; ')} (see --list)\n`);
+      return EXIT.USAGE;
+    }
     planned = planCases(files, { protocols: opts.protocols, only: opts.only, exclude: opts.exclude });
     if (opts.expectedFailures) {
       const ids = new Set(files.flatMap((f) => f.cases.map((c) => c.id)));

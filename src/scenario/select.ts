@@ -30,6 +30,17 @@ export function splitSelectors(values: readonly string[] | undefined): string[] 
     .filter(Boolean);
 }
 
+/**
+ * Selectors that match no loaded case in any of its protocols: a typo in --exclude would otherwise run the
+ * case it meant to leave out, and one in --only would silently narrow nothing.
+ */
+export function unmatchedSelectors(files: readonly ScenarioFile[], selectors: readonly string[]): string[] {
+  const cases = files.flatMap((f) => f.cases);
+  return selectors.filter(
+    (s) => !cases.some((c) => c.protocols.some((protocol) => matchesSelector(c, protocol, s))),
+  );
+}
+
 export interface SelectOptions {
   protocols: readonly ProtocolName[];
   only?: readonly string[];
