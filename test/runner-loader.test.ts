@@ -126,6 +126,25 @@ describe('expected-failures file', () => {
       /xf\.yaml:3:3: expected-failures\[1\]\.id: no case "3\.3\.1\/zzz"/,
     );
   });
+
+  it('rejects an empty reason and a case listed twice for the same protocol', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-xf-'));
+    const file = join(dir, 'xf.yaml');
+    const ids = new Set(['3.3.1/a', '3.3.1/b']);
+    writeFileSync(file, '- id: 3.3.1/a\n  reason: "  "\n');
+    expect(() => loadExpectedFailures(file, ids, 'xf.yaml')).toThrow(
+      /xf\.yaml:2:11: expected-failures\[0\]\.reason: give the reason the deviation is accepted/,
+    );
+    writeFileSync(file, '- id: 3.3.1/a\n  reason: one\n- id: 3.3.1/a\n  protocol: "5.0"\n  reason: two\n');
+    expect(() => loadExpectedFailures(file, ids, 'xf.yaml')).toThrow(
+      /xf\.yaml:3:3: expected-failures\[1\]: 3\.3\.1\/a \[5\.0\] is already listed at entry 0/,
+    );
+    writeFileSync(
+      file,
+      '- id: 3.3.1/a\n  protocol: "3.1.1"\n  reason: one\n- id: 3.3.1/a\n  protocol: "5"\n  reason: two\n',
+    );
+    expect(loadExpectedFailures(file, ids, 'xf.yaml').map((e) => e.protocol)).toEqual(['3.1.1', '5.0']);
+  });
 });
 
 describe('templating and selection', () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { ScenarioLoadError } from './errors.js';
 import type { ProtocolName } from './model.js';
 import { check, S, SchemaContext, type SchemaIssue } from './schema.js';
@@ -44,6 +44,8 @@ export function loadExpectedFailures(
     | Array<Record<string, unknown>>
     | undefined;
   const out: ExpectedFailure[] = [];
+  /** Index in the file of each entry of `out`. */
+  const at: number[] = [];
   if (list && isSeq(doc.contents)) {
     list.forEach((e, i) => {
       if (!e || typeof e.id !== 'string') return;
@@ -54,9 +56,28 @@ export function loadExpectedFailures(
         );
         return;
       }
+      const item = isSeq(doc.contents) ? doc.contents.items[i] : undefined;
       const entry: ExpectedFailure = { id: e.id, reason: String(e.reason ?? '') };
       if (e.protocol !== undefined) entry.protocol = String(e.protocol) === '3.1.1' ? '3.1.1' : '5.0';
+      if (entry.reason.trim() === '') {
+        const reasonNode = isMap(item) ? item.get('reason', true) : item;
+        ctx.error(reasonNode, `expected-failures[${i}].reason: give the reason the deviation is accepted`);
+        return;
+      }
+      // Two entries for the same case and protocol: which reason applies would be a matter of order.
+      const clash = out.findIndex(
+        (o) => o.id === entry.id && (!o.protocol || !entry.protocol || o.protocol === entry.protocol),
+      );
+      if (clash >= 0) {
+        const which = entry.protocol ?? out[clash]!.protocol;
+        ctx.error(
+          item,
+          `expected-failures[${i}]: ${entry.id}${which ? ` [${which}]` : ''} is already listed at entry ${at[clash]}`,
+        );
+        return;
+      }
       out.push(entry);
+      at.push(i);
     });
   }
   if (ctx.issues.length > 0) throw new ScenarioLoadError(ctx.issues);
