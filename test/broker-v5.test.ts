@@ -296,6 +296,41 @@ describe('subscription options', () => {
     const [d] = await c.expectClosed(2000, ['disconnect']);
     expect(d).toMatchObject({ reasonCode: 0x82 });
   });
+
+  it('a SUBSCRIBE that is a Protocol Error leaves no subscription behind, not even from its valid filters', async () => {
+    const clientId = uid();
+    const topic = `${clientId}/t`;
+    const kept = { sessionExpiryInterval: 60 };
+    const first = (
+      await TestClient.connect(broker.port, { clientId, protocolVersion: 5, clean: false, properties: kept })
+    ).client;
+    first.send({
+      type: 'subscribe',
+      packetId: 1,
+      subscriptions: [
+        { topic, qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
+        { topic: `$share/g/${topic}`, qos: 0, noLocal: true, retainAsPublished: false, retainHandling: 0 },
+      ],
+      properties: {},
+    });
+    const [d] = await first.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x82 });
+    const again = await TestClient.connect(broker.port, {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: kept,
+    });
+    expect(again.connack.sessionPresent).toBe(true);
+    const p = await client();
+    p.send(pub(topic, 'x'));
+    await again.client.expectNothing(150);
+    await again.client.disconnect();
+    await (
+      await TestClient.connect(broker.port, { clientId, protocolVersion: 5, clean: true })
+    ).client.disconnect();
+    await p.disconnect();
+  });
 });
 
 describe('AUTH', () => {

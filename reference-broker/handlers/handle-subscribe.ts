@@ -51,6 +51,16 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   const session = conn.session!;
   const v5 = conn.version === 5;
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier?.[0] : undefined;
+  if (v5) {
+    for (const sub of packet.subscriptions) {
+      // No Local on a shared subscription is a Protocol Error (section 3.8.3.1): the whole packet is refused
+      // before any of its filters takes effect.
+      if (sub.noLocal === true && parseFilter(sub.topic)?.group !== undefined) {
+        conn.violation(ReasonCode.ProtocolError, 'No Local on a shared subscription');
+        return;
+      }
+    }
+  }
   const codes: number[] = [];
   const retainedFor: SubEntry[] = [];
   for (const sub of packet.subscriptions) {
@@ -65,11 +75,6 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       // are supported, so a valid filter is never refused for containing them (3.1.1 [MQTT-3.8.3-2]).
       codes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
       continue;
-    }
-    if (v5 && parsed.group !== undefined && sub.noLocal === true) {
-      // No Local on a shared subscription is a Protocol Error (section 3.8.3.1).
-      conn.violation(ReasonCode.ProtocolError, 'No Local on a shared subscription');
-      return;
     }
     if (
       broker.acl.enabled &&
