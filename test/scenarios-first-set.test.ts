@@ -127,6 +127,20 @@ describe('first scenario set', () => {
     }, 30_000);
   }
 
+  it('passes when the broker disconnects a client that publishes to a $ topic (4.7.2 allows it)', async () => {
+    const proxy = await startFaultyProxy(broker, 'close-on-dollar');
+    try {
+      const subset = planned.filter((p) => p.scenario.id === '4.7.2/wildcard-skips-dollar-topics');
+      const out = await runCases(subset, { target: proxy, stepTimeoutMs: 1000 });
+      expect(
+        out.results.map((r) => r.status),
+        summary(out.results),
+      ).toEqual(['passed', 'passed']);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
   it('passes through the proxy without a fault (the proxy itself is transparent)', async () => {
     const proxy = await startFaultyProxy(broker, 'none');
     try {

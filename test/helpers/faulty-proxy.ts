@@ -48,6 +48,8 @@ export type Fault =
   | 'ignore-unsubscribe'
   /** A client PUBLISH to a topic starting with $ loses the $ (so wildcard subscribers get it). */
   | 'dollar-leak'
+  /** A client publishing to a topic starting with $ is disconnected (legitimate: 4.7.2 SHOULD). */
+  | 'close-on-dollar'
   /** PUBLISH to clients gets one more topic level (`/x`). */
   | 'rewrite-topic'
   /** Every 5.0 CONNECT is answered with CONNACK 0x84 and closed (a broker that declines 5.0). */
@@ -240,6 +242,8 @@ function upstream(
         return { ...p, clean: true };
       }
       return 'raw';
+    case 'close-on-dollar':
+      return p.type === 'publish' && p.topic.startsWith('$') ? 'abort-broker' : 'raw';
     case 'dollar-leak':
       if (p.type === 'publish' && p.topic.startsWith('$')) return { ...p, topic: p.topic.slice(1) };
       return 'raw';
