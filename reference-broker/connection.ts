@@ -92,6 +92,8 @@ export class Connection {
   sendQuota: number;
   clientMaxPacketSize = Number.POSITIVE_INFINITY;
   clientTopicAliasMax = 0;
+  /** Topic Alias Maximum announced to this (5.0) client; 0 when none was, so it may use none. */
+  topicAliasMaximum = 0;
   readonly inAliases = new Map<number, string>();
   readonly outAliases = new Map<string, number>();
   /**

@@ -153,6 +153,32 @@ describe('flow control and sizes', () => {
     for (const c of [s, p]) await c.disconnect();
   });
 
+  it('fits CONNACK into a small client Maximum Packet Size by leaving out optional announcements [MQTT-3.1.2-24]', async () => {
+    // The full CONNACK of this broker is 16 bytes: 5 + Server Keep Alive (3, keep-alive 60 > 30) + Maximum
+    // Packet Size (5) + Topic Alias Maximum (3); without the two optional announcements it is 8.
+    const { client: c, connack } = await TestClient.connect(broker.port, {
+      clientId: uid(),
+      protocolVersion: 5,
+      properties: { maximumPacketSize: 12 },
+    });
+    expect(connack.reasonCode).toBe(0);
+    expect(connack.properties?.topicAliasMaximum).toBeUndefined();
+    // No Topic Alias Maximum announced means none may be used (5.0 section 3.2.2.3.8).
+    c.send(pub('a', 'x', 0, { topicAlias: 1 }));
+    const [d] = await c.expectClosed(2000, ['disconnect']);
+    expect(d).toMatchObject({ reasonCode: 0x94 });
+  });
+
+  it('refuses with 0x85 when the Assigned Client Identifier cannot fit the client Maximum Packet Size', async () => {
+    const { client: c, connack } = await TestClient.connect(broker.port, {
+      clientId: '',
+      protocolVersion: 5,
+      properties: { maximumPacketSize: 20 },
+    });
+    expect(connack).toMatchObject({ reasonCode: 0x85, sessionPresent: false });
+    await c.expectClosed();
+  });
+
   it('disconnects with 0x95 on a packet above its own Maximum Packet Size', async () => {
     const p = await client();
     p.send(pub('big', 'x'.repeat(2000)));

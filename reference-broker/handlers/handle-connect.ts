@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import {
   type ConnectPacket,
+  encode,
   isValidTopicName,
   type Properties,
   ReasonCode,
@@ -15,6 +16,11 @@ import { Session } from '../session.js';
  * The decoder already enforced the wire format (protocol name and level, reserved flag, will flags, UTF-8)
  * [MQTT-3.1.2-1] [MQTT-3.1.2-2] [MQTT-3.1.2-3] [MQTT-3.1.4-1].
  */
+function connackSize(properties: Properties): number {
+  return encode({ type: 'connack', sessionPresent: false, reasonCode: 0, properties }, { protocolVersion: 5 })
+    .length;
+}
+
 export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const broker = conn.broker;
   const limits = broker.limits;
@@ -121,6 +127,50 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     }
   }
 
+  let expiry: number;
+  if (v5) {
+    conn.connectSessionExpiry = props.sessionExpiryInterval ?? 0;
+    expiry = Math.min(conn.connectSessionExpiry, limits.maxSessionExpiryInterval);
+  } else {
+    // 3.1.1: a persistent session lasts until a clean connect.
+    expiry = packet.clean ? 0 : Number.POSITIVE_INFINITY;
+  }
+
+  let keepAlive = packet.keepAlive;
+  // 5.0 CONNACK: no Response Information (never requested by us) [MQTT-3.1.2-28], no reason string or user
+  // properties [MQTT-3.1.2-29] [MQTT-3.2.2-19] [MQTT-3.2.2-20].
+  const connackProps: Properties = {};
+  if (v5) {
+    if (assigned) connackProps.assignedClientIdentifier = clientId;
+    if (keepAlive > limits.maxKeepAlive || (keepAlive === 0 && limits.maxKeepAlive < 65535)) {
+      // The server's value replaces the client's [MQTT-3.2.2-22].
+      keepAlive = limits.maxKeepAlive;
+      connackProps.serverKeepAlive = keepAlive;
+    }
+    if (expiry !== conn.connectSessionExpiry) connackProps.sessionExpiryInterval = expiry;
+    if (limits.receiveMaximum < 65535) connackProps.receiveMaximum = limits.receiveMaximum;
+    // Advertise the maximum QoS when below 2 [MQTT-3.2.2-9].
+    if (limits.maximumQoS < 2) connackProps.maximumQoS = limits.maximumQoS;
+    if (!limits.retainAvailable) connackProps.retainAvailable = 0;
+    connackProps.maximumPacketSize = limits.maxPacketSize;
+    if (limits.topicAliasMaximum > 0) connackProps.topicAliasMaximum = limits.topicAliasMaximum;
+    // The CONNACK must fit the client's Maximum Packet Size (5.0 [MQTT-3.1.2-24]): the optional announcements
+    // are left out first (no Topic Alias Maximum means the client uses no aliases); if it still does not fit,
+    // the CONNECT is refused (0x85 when the Assigned Client Identifier is what does not fit).
+    for (const optional of ['topicAliasMaximum', 'maximumPacketSize'] as const) {
+      if (connackSize(connackProps) <= conn.clientMaxPacketSize) break;
+      delete connackProps[optional];
+    }
+    if (connackSize(connackProps) > conn.clientMaxPacketSize) {
+      conn.refuse(
+        assigned ? ReasonCode.ClientIdentifierNotValid : ReasonCode.UnspecifiedError,
+        'CONNACK would exceed the client Maximum Packet Size',
+      );
+      return;
+    }
+    conn.topicAliasMaximum = connackProps.topicAliasMaximum ?? 0;
+  }
+
   // Take over an existing connection with the same client id (3.1.1 [MQTT-3.1.4-2]; 5.0: DISCONNECT 0x8E first
   // [MQTT-3.1.4-3]). Its will follows the normal rules.
   const existing = broker.sessions.get(clientId);
@@ -151,36 +201,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   session.username = packet.username;
   session.protocolVersion = conn.version;
-  let expiry: number;
-  if (v5) {
-    conn.connectSessionExpiry = props.sessionExpiryInterval ?? 0;
-    expiry = Math.min(conn.connectSessionExpiry, limits.maxSessionExpiryInterval);
-  } else {
-    // 3.1.1: a persistent session lasts until a clean connect.
-    expiry = packet.clean ? 0 : Number.POSITIVE_INFINITY;
-  }
   session.expiryInterval = expiry === 0xffffffff ? Number.POSITIVE_INFINITY : expiry;
-
-  let keepAlive = packet.keepAlive;
-  // 5.0 CONNACK: no Response Information (never requested by us) [MQTT-3.1.2-28], no reason string or user
-  // properties [MQTT-3.1.2-29] [MQTT-3.2.2-19] [MQTT-3.2.2-20].
-  const connackProps: Properties = {};
-  if (v5) {
-    if (assigned) connackProps.assignedClientIdentifier = clientId;
-    if (keepAlive > limits.maxKeepAlive || (keepAlive === 0 && limits.maxKeepAlive < 65535)) {
-      // The server's value replaces the client's [MQTT-3.2.2-22].
-      keepAlive = limits.maxKeepAlive;
-      connackProps.serverKeepAlive = keepAlive;
-    }
-    if (expiry !== conn.connectSessionExpiry) connackProps.sessionExpiryInterval = expiry;
-    if (limits.receiveMaximum < 65535) connackProps.receiveMaximum = limits.receiveMaximum;
-    // Advertise the maximum QoS when below 2 [MQTT-3.2.2-9].
-    if (limits.maximumQoS < 2) connackProps.maximumQoS = limits.maximumQoS;
-    if (!limits.retainAvailable) connackProps.retainAvailable = 0;
-    connackProps.maximumPacketSize = limits.maxPacketSize;
-    if (limits.topicAliasMaximum > 0) connackProps.topicAliasMaximum = limits.topicAliasMaximum;
-  }
-
   conn.session = session;
   session.conn = conn;
   conn.state = 'connected';

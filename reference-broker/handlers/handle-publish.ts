@@ -37,8 +37,8 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     }
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
-      // Alias 0 or above our Topic Alias Maximum is invalid (5.0 [MQTT-3.3.2-8], section 3.3.2.3.4).
-      if (alias === 0 || alias > limits.topicAliasMaximum) {
+      // Alias 0 or above the Topic Alias Maximum we announced is invalid (5.0 [MQTT-3.3.2-8], section 3.3.2.3.4).
+      if (alias === 0 || alias > conn.topicAliasMaximum) {
         conn.violation(ReasonCode.TopicAliasInvalid, `topic alias ${alias} out of range`);
         return;
       }
