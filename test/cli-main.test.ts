@@ -223,6 +223,7 @@ describe('exit codes', () => {
       const r = await runCli([`127.0.0.1:${port}`, '--only', '3.12.4', '--timeout', '300']);
       expect(r.code).toBe(3);
       expect(r.out).toContain('did not answer a valid MQTT 3.1.1 CONNECT');
+      expect(r.out).toContain('RESULT: incomplete (target-not-mqtt)');
       const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
       expect(json.stoppedBy).toBe('target-not-mqtt');
     } finally {
@@ -266,6 +267,9 @@ describe('exit codes', () => {
       },
     });
     expect(r.code).toBe(130);
+    // What ran passed, but an interrupted run is no verdict on the broker.
+    expect(r.out).not.toContain('RESULT: conformant');
+    expect(r.out).toMatch(/RESULT: incomplete \(SIGINT\): [1-9]\d* of \d+ case\(s\) judged/);
     const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
     expect(json.stoppedBy).toBe('SIGINT');
     expect(json.cases.length).toBeGreaterThan(0);

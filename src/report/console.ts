@@ -156,6 +156,19 @@ export class ConsoleReporter implements Reporter {
       );
     }
     if (report.stoppedBy) w(`run stopped early: ${report.stoppedBy}\n`);
+    if (report.stoppedBy) {
+      // An interrupted run, or a target that could not be tested, is no verdict on conformance.
+      const judged = report.cases.filter((c) => c.status !== 'error').length;
+      const total = Math.max(this.total, report.cases.length);
+      const bad = counted > 0 ? `, ${counted} not conformant or not carried out` : '';
+      w(
+        this.paint(
+          counted === 0 ? 'error' : 'failed',
+          `RESULT: incomplete (${report.stoppedBy}): ${judged} of ${total} case(s) judged${bad}\n`,
+        ),
+      );
+      return;
+    }
     w(
       counted === 0
         ? this.paint('passed', 'RESULT: conformant\n')
