@@ -501,6 +501,19 @@ describe('server capabilities from limits', () => {
       });
       expect(w.connack.reasonCode).toBe(0x9a);
       await w.client.expectClosed();
+      // A 3.1.1 retained will cannot be honoured either [MQTT-3.1.2-17]; no return code fits, so the
+      // connection is closed without CONNACK (3.1.1 [MQTT-3.2.2-6]) and nothing is retained later.
+      const old = await TestClient.open(own.port, 4);
+      old.send({
+        type: 'connect',
+        protocolName: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepAlive: 60,
+        clientId: 'ra311',
+        will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true },
+      });
+      await old.expectClosed();
     } finally {
       await own.close();
     }

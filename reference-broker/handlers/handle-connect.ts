@@ -112,9 +112,11 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
       conn.refuse(ReasonCode.QoSNotSupported, 'will QoS above maximum QoS');
       return;
     }
-    if (v5 && will.retain && !limits.retainAvailable) {
-      // 5.0 [MQTT-3.2.2-13]
-      conn.refuse(ReasonCode.RetainNotSupported, 'will retain not supported');
+    if (will.retain && !limits.retainAvailable) {
+      // 5.0 [MQTT-3.2.2-13]. 3.1.1 can neither honour a retained will [MQTT-3.1.2-17] nor name the reason, so the
+      // connection is closed without CONNACK (3.1.1 [MQTT-3.2.2-6]), as a retained PUBLISH closes it.
+      if (v5) conn.refuse(ReasonCode.RetainNotSupported, 'will retain not supported');
+      else conn.close();
       return;
     }
     if (
