@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
+import { CaseContext } from '../src/scenario/context.js';
 import { loadScenarios } from '../src/scenario/loader.js';
 import { defaultSpecsDir } from '../src/scenario/paths.js';
 import { type PlannedCase, runCases } from '../src/scenario/runner.js';
 import { planCases } from '../src/scenario/select.js';
+import { Templater } from '../src/scenario/template.js';
 import { MOSQUITTO_MISSING, mosquittoAvailable, startMosquitto } from './helpers/mosquitto.js';
 
 /** Hostile and dying targets give errors, quickly, without crashing or hanging the runner. */
@@ -106,6 +108,25 @@ describe('hostile targets', () => {
     expect(out.results).toHaveLength(planned.length);
     expect(ms).toBeLessThan(30_000);
   }, 40_000);
+});
+
+describe('interruption', () => {
+  it('does not wait for a connection attempt that hangs (TLS handshake never answered)', async () => {
+    const port = await hostileServer(() => undefined);
+    const ac = new AbortController();
+    const ctx = new CaseContext({
+      target: { host: '127.0.0.1', port, tls: { rejectUnauthorized: false } },
+      protocol: '3.1.1',
+      stepTimeoutMs: 60_000,
+      templater: new Templater({ runId: 'abc123', caseIndex: 0, protocol: '3.1.1' }),
+      signal: ac.signal,
+      epoch: performance.now(),
+    });
+    setTimeout(() => ac.abort(), 200);
+    const t0 = performance.now();
+    await expect(ctx.open('c')).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
 });
 
 describe('target dying mid-run', () => {
