@@ -127,6 +127,26 @@ describe('first scenario set', () => {
     }, 30_000);
   }
 
+  it('passes, not skips, cases whose subscription QoS does not matter when the broker grants QoS 0', async () => {
+    const proxy = await startFaultyProxy(broker, 'grant-qos0');
+    try {
+      const needsQos = new Set([
+        '3.3.1/retain-stored-and-sent',
+        '4.3.2/qos1-delivery',
+        '4.3.3/qos2-outbound-flow',
+      ]);
+      const subscribing = planned.filter((p) =>
+        p.scenario.steps.some((s) => s.kind === 'subscribe' && s.filters.some((f) => f.qos > 0)),
+      );
+      const out = await runCases(subscribing, { target: proxy, stepTimeoutMs: 1000, concurrency: 16 });
+      for (const r of out.results) {
+        expect(r.status, summary([r])).toBe(needsQos.has(r.id) ? 'skipped' : 'passed');
+      }
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
   it('passes when the broker disconnects a client that publishes to a $ topic (4.7.2 allows it)', async () => {
     const proxy = await startFaultyProxy(broker, 'close-on-dollar');
     try {

@@ -58,6 +58,8 @@ export type Fault =
   | 'refuse-client-id-23'
   /** SUBACK grants QoS 1 where QoS 2 was granted. */
   | 'grant-qos1'
+  /** SUBACK grants QoS 0 wherever QoS 1 or 2 was granted (legitimate: a server may grant less). */
+  | 'grant-qos0'
   /** 5.0 SUBSCRIBE options lose Retain Handling (always 0: retained messages are sent). */
   | 'ignore-retain-handling'
   /** 5.0 SUBSCRIBE options lose No Local (a client gets its own messages). */
@@ -329,6 +331,10 @@ function downstream(p: Packet, conn: Conn, fault: Fault): Packet | 'raw' | null 
             : { sessionExpiryInterval: 0 };
       return { ...p, properties: { ...(p.properties ?? {}), ...extra } };
     }
+    case 'grant-qos0':
+      return p.type === 'suback'
+        ? { ...p, reasonCodes: p.reasonCodes.map((c) => (c === 1 || c === 2 ? 0 : c)) }
+        : 'raw';
     case 'grant-qos1':
       return p.type === 'suback' ? { ...p, reasonCodes: p.reasonCodes.map((c) => (c === 2 ? 1 : c)) } : 'raw';
     default:
