@@ -183,6 +183,10 @@ function validateJunit(node: XmlNode, path = node.name): void {
   for (const a of rule.required) if (!(a in node.attrs)) throw new Error(`${path}: missing attribute ${a}`);
   for (const a of Object.keys(node.attrs))
     if (!rule.allowed.includes(a)) throw new Error(`${path}: attribute ${a} not allowed`);
+  // junit-10.xsd: timestamp is ISO8601_DATETIME_PATTERN, a local date-time without zone or fraction.
+  if ('timestamp' in node.attrs && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(node.attrs.timestamp!)) {
+    throw new Error(`${path}: timestamp="${node.attrs.timestamp}" does not match ISO8601_DATETIME_PATTERN`);
+  }
   if (rule.time && 'time' in node.attrs && !SUREFIRE_TIME.test(node.attrs.time!)) {
     throw new Error(`${path}: time="${node.attrs.time}" does not match SUREFIRE_TIME`);
   }
@@ -302,6 +306,7 @@ describe('reports', () => {
       '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x"><failure>a & b</failure></testcase></testsuite></testsuites>',
       '<testsuites><testsuite name="a" tests="1" failures="1" errors="0"><testcase name="x"><failure><![CDATA[a]]> b]]></failure></testcase></testsuite></testsuites>',
       '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="\uFFFE"/></testsuite></testsuites>',
+      '<testsuites><testsuite name="a" tests="0" failures="0" errors="0" timestamp="2026-01-01T00:00:00Z"/></testsuites>',
     ];
     for (const xml of bad) expect(() => validateJunit(parseXml(xml)), xml).toThrow();
   });
