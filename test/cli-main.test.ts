@@ -277,6 +277,29 @@ describe('exit codes', () => {
     expect(readFileSync(join(r.dir, 'junit.xml'), 'utf8')).toContain('<testsuites');
   }, 30_000);
 
+  it('a second SIGINT exits at once', async () => {
+    let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+    const exits: number[] = [];
+    setTimeout(() => {
+      fire?.('SIGINT');
+      fire?.('SIGINT');
+    }, 500);
+    const r = await runCli([target, '--only', '3.12.4'], {
+      onSignal: (h) => {
+        fire = h;
+        return () => {
+          fire = undefined;
+        };
+      },
+      exitNow: (code) => {
+        exits.push(code);
+      },
+    });
+    expect(exits).toEqual([130]);
+    expect(r.err).toContain('second SIGINT; exiting without waiting');
+    expect(r.code).toBe(130);
+  }, 30_000);
+
   it('SIGINT while the target is being checked (silent target, long --timeout) stops at once with reports', async () => {
     const silent = net.createServer((s) => s.on('error', () => undefined));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

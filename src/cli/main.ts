@@ -34,6 +34,8 @@ export interface CliIo {
   onSignal: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Ends the process at once: a second SIGINT/SIGTERM while the first is being handled. */
+  exitNow: (code: number) => void;
 }
 
 function processIo(): CliIo {
@@ -57,6 +59,7 @@ function processIo(): CliIo {
     },
     env: process.env,
     cwd: process.cwd(),
+    exitNow: (code) => process.exit(code),
   };
 }
 
@@ -287,7 +290,12 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   const controller = new AbortController();
   let signal: 'SIGINT' | 'SIGTERM' | undefined;
   const removeSignal = io.onSignal((s) => {
-    if (signal) return;
+    if (signal) {
+      // The usual way out when stopping takes too long: a second signal does not wait for anything.
+      io.stderr(`\nmqtt-conform: second ${s}; exiting without waiting\n`);
+      io.exitNow(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+      return;
+    }
     signal = s;
     io.stderr(`\nmqtt-conform: ${s} received; stopping and writing reports\n`);
     controller.abort();
