@@ -231,6 +231,18 @@ describe('exit codes', () => {
     }
   });
 
+  it('a run in which every case was skipped says nothing was judged, not conformant', async () => {
+    const proxy = await startFaultyProxy(broker, 'refuse-5');
+    try {
+      const r = await runCli([`127.0.0.1:${proxy.port}`, '--protocol', '5', '--only', '3.12.4']);
+      expect(r.code).toBe(0);
+      expect(r.out).not.toContain('RESULT: conformant');
+      expect(r.out).toContain('RESULT: nothing judged: 1 case(s) skipped');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('--junit and --json write to the paths given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mc-paths-'));
     const r = await runCli([

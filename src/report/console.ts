@@ -169,6 +169,11 @@ export class ConsoleReporter implements Reporter {
       );
       return;
     }
+    if (counted === 0 && s.passed + s.failed + s.nonStrict + s.errors === 0) {
+      // Only skips and observations (e.g. the broker declines the protocol asked for): no verdict either way.
+      w(this.paint('skipped', `RESULT: nothing judged: ${s.skipped} case(s) skipped, ${s.info} info\n`));
+      return;
+    }
     w(
       counted === 0
         ? this.paint('passed', 'RESULT: conformant\n')
