@@ -120,7 +120,7 @@ describe('verdicts', () => {
       expect(r['needs-qos2']?.status).toBe('passed');
       expect(r['expectation-forms']?.status, r['expectation-forms']?.message).toBe('passed');
       expect(r['within-exceeded']?.status).toBe('failed');
-      expect(r['within-exceeded']?.actual).toBe('nothing within 200 ms');
+      expect(r['within-exceeded']?.actual).toBe('connection still open after 200 ms');
       expect(r['allof-missing']?.status).toBe('failed');
       expect(r['allof-missing']?.message).toContain('still missing PUBLISH {payload: "three"}');
       expect(r['case-timeout']?.status).toBe('error');

@@ -96,6 +96,9 @@ describe('first scenario set', () => {
           expect(r.expected).toBeDefined();
           expect(r.actual).toBeDefined();
           expect(r.wireLog).toBeTruthy();
+          // A broker that does not close says so in those words, not as "nothing".
+          if (fault === 'never-close')
+            expect(r.actual, summary([r])).toMatch(/^connection still open after \d+ ms$/);
         }
       } finally {
         await proxy.close();

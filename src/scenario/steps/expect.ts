@@ -173,7 +173,9 @@ class Evaluator {
       ? describeEvent(actual)
       : e.kind === 'nothing'
         ? 'nothing'
-        : `nothing within ${this.bound} ms`;
+        : e.kind === 'closed'
+          ? `connection still open after ${this.bound} ms`
+          : `nothing within ${this.bound} ms`;
     const detail = extra && extra.length > 0 ? ` (${extra.join('; ')})` : '';
     throw new ExpectationFailure(`${this.client.name}: expected ${expected}${detail}`, expected, actualText);
   }
