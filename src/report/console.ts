@@ -96,7 +96,14 @@ export class ConsoleReporter implements Reporter {
     if (show) {
       this.clearProgress();
       const label = this.paint(r.status, LABEL[r.status].padEnd(10));
-      const xf = r.expectedFailure !== undefined ? ' (expected failure)' : '';
+      const xf =
+        r.expectedFailure === undefined
+          ? ''
+          : r.status === 'failed' || r.status === 'non-strict'
+            ? ' (expected failure)'
+            : r.status === 'passed'
+              ? ' (listed as an expected failure, now passes)'
+              : ' (listed as an expected failure)';
       const msg = r.status !== 'passed' && r.message ? ` — ${firstLine(r.message)}` : '';
       this.opts.write(`${label} ${r.protocol.padEnd(5)} ${r.id} (${r.durationMs} ms)${xf}${msg}\n`);
     }
