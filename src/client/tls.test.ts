@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectError, RawClient } from './index.js';
@@ -46,7 +46,65 @@ async function tlsServer(onSecure: (s: tls.TLSSocket) => void): Promise<number> 
   return (server.address() as AddressInfo).port;
 }
 
+/** A plain TCP server that accepts and never answers a ClientHello; records when each socket closes. */
+async function silentServer(): Promise<{
+  port: number;
+  accepted: () => number;
+  closed: () => Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const closeWaiters: Array<() => void> = [];
+  let closedCount = 0;
+  const server = net.createServer((s) => {
+    accepted++;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.resume(); // read (and ignore) the ClientHello, so a FIN from the client is seen
+    s.on('close', () => {
+      closedCount++;
+      for (const w of closeWaiters.splice(0)) w();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    accepted: () => accepted,
+    closed: () =>
+      closedCount > 0 ? Promise.resolve() : new Promise<void>((resolve) => closeWaiters.push(resolve)),
+  };
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    p.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 describe('RawClient over TLS', () => {
+  it('closes the TCP connection when the TLS handshake times out', async () => {
+    const server = await silentServer();
+    const err = await RawClient.connect({
+      host: '127.0.0.1',
+      port: server.port,
+      tls: { rejectUnauthorized: false },
+      connectTimeoutMs: 150,
+    }).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe('TIMEOUT');
+    expect(server.accepted()).toBe(1);
+    expect(await within(server.closed(), 1000)).toBe(true);
+  });
+
   it('exchanges packets and reports a close', async () => {
     let received = Buffer.alloc(0);
     const port = await tlsServer((s) => {
