@@ -84,10 +84,11 @@ async function silentServer(): Promise<{
 function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    p.then(() => {
+    const settled = (): void => {
       clearTimeout(timer);
       resolve(true);
-    });
+    };
+    p.then(settled, settled);
   });
 }
 
