@@ -129,6 +129,46 @@ describe('RawClient.connect', () => {
     expect((err as ConnectError).code).toBe('TIMEOUT');
   });
 
+  it('rejects a pending connect at once with ABORTED when its signal aborts, and closes the socket', async () => {
+    const server = new TestServer();
+    const port = await server.listen();
+    cleanups.push(() => server.close());
+    const ac = new AbortController();
+    const connecting = RawClient.connect({
+      host: '127.0.0.1',
+      port,
+      tls: { rejectUnauthorized: false },
+      connectTimeoutMs: 5000,
+      signal: ac.signal,
+    }).catch((e: unknown) => e);
+    await server.connection(); // TCP is up; the TLS handshake hangs (the server never answers)
+    const t0 = performance.now();
+    ac.abort();
+    const err = await connecting;
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe('ABORTED');
+    await server.until(() => server.peerEnded || server.peerError !== undefined, 1000);
+  });
+
+  it('rejects with ABORTED at once when the signal is already aborted', async () => {
+    const server = new TestServer();
+    const port = await server.listen();
+    cleanups.push(() => server.close());
+    const err = await RawClient.connect({ host: '127.0.0.1', port, signal: AbortSignal.abort() }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as ConnectError).code).toBe('ABORTED');
+  });
+
+  it('ignores the signal once connected', async () => {
+    const ac = new AbortController();
+    const { client } = await setup({ signal: ac.signal });
+    ac.abort();
+    expect((await client.expectNothing(50)).ok).toBe(true);
+    expect(client.closed).toBe(false);
+  });
+
   it('sends nothing by itself', async () => {
     const { client } = await setup();
     expect((await client.expectNothing(80)).ok).toBe(true);

@@ -28,7 +28,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
 
 /** Stable codes: node's socket error code when there is one (ECONNREFUSED, ENOTFOUND, ...), else ours. */
-export type ConnectErrorCode = 'ECONNREFUSED' | 'TIMEOUT' | 'CLOSED' | 'TLS' | (string & {});
+export type ConnectErrorCode = 'ECONNREFUSED' | 'TIMEOUT' | 'CLOSED' | 'TLS' | 'ABORTED' | (string & {});
 
 /** The TCP/TLS connection could not be opened. */
 export class ConnectError extends Error {
@@ -108,6 +108,11 @@ export class RawClient {
     const epoch = opts.epoch ?? performance.now();
     const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise<RawClient>((resolve, reject) => {
+      const signal = opts.signal;
+      if (signal?.aborted) {
+        reject(new ConnectError('ABORTED', opts.host, opts.port, 'connect aborted'));
+        return;
+      }
       const useTls = opts.tls !== undefined && opts.tls !== false;
       const socket: net.Socket = useTls
         ? tls.connect({
@@ -122,6 +127,7 @@ export class RawClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         socket.destroy();
         reject(new ConnectError(code, opts.host, opts.port, message, cause));
       };
@@ -130,6 +136,8 @@ export class RawClient {
         fail(err.code ?? (useTls ? 'TLS' : 'ERROR'), err.message, err);
       };
       const onEarlyClose = (): void => fail('CLOSED', 'connection closed while connecting');
+      const onAbort = (): void => fail('ABORTED', 'connect aborted');
+      signal?.addEventListener('abort', onAbort, { once: true });
       // `on`, not `once`: a second socket error with no listener would crash the process.
       socket.on('error', onEarlyError);
       socket.once('close', onEarlyClose);
@@ -137,6 +145,7 @@ export class RawClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         socket.off('error', onEarlyError);
         socket.off('close', onEarlyClose);
         socket.setNoDelay(true);

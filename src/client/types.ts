@@ -13,6 +13,11 @@ export interface ClientOptions {
   maxPacketSize?: number;
   /** TCP/TLS connect timeout (default 5000 ms). */
   connectTimeoutMs?: number;
+  /**
+   * Aborting rejects a pending `connect` at once with a ConnectError of code `ABORTED` and destroys the
+   * socket. No effect once connected.
+   */
+  signal?: AbortSignal;
   /** Name used in transcripts (scenario client name). */
   name?: string;
   /**
