@@ -144,10 +144,9 @@ export class CaseContext {
   async open(name: string): Promise<CaseClient> {
     if (this.opts.signal.aborted) throw new HarnessError('INTERRUPTED', 'run interrupted');
     let raw: RawClient;
-    const signal = this.opts.signal;
-    let onAbort: (() => void) | undefined;
     try {
-      const connecting = RawClient.connect({
+      // The run's signal aborts a connect (or TLS handshake) that hangs at once and destroys its socket.
+      raw = await RawClient.connect({
         host: this.opts.target.host,
         port: this.opts.target.port,
         ...(this.opts.target.tls ? { tls: this.opts.target.tls } : {}),
@@ -157,29 +156,14 @@ export class CaseContext {
         connectTimeoutMs: this.opts.stepTimeoutMs,
         // Generous for conformance, small enough that a 256 MB announcement cannot blow up memory.
         maxPacketSize: 1024 * 1024,
+        signal: this.opts.signal,
       });
-      // An interruption or the case timeout does not wait for a connect (or TLS handshake) that hangs; a
-      // connection that completes afterwards is dropped at once (one that never completes is dropped by the
-      // client's own connect timeout: RawClient.connect takes no signal).
-      connecting.then(
-        (late) => {
-          if (signal.aborted) void late.destroy().catch(() => undefined);
-        },
-        () => undefined,
-      );
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new HarnessError('INTERRUPTED', 'interrupted while connecting'));
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      aborted.catch(() => undefined);
-      raw = await Promise.race([connecting, aborted]);
     } catch (err) {
       if (isConnectError(err)) {
+        if (err.code === 'ABORTED') throw new HarnessError('INTERRUPTED', 'interrupted while connecting');
         throw new HarnessError('TARGET_UNREACHABLE', err.message);
       }
       throw err;
-    } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
     this.allClients.push(raw);
     const c = new CaseClient(name, raw);
