@@ -264,6 +264,60 @@ describe('framing and events', () => {
   });
 });
 
+describe('limits', () => {
+  it('closes with a clear detail when unconsumed events exceed maxInboxEvents', async () => {
+    const { client, server, peer } = await setup({ maxInboxEvents: 10 });
+    peer.write(Buffer.concat(Array.from({ length: 50 }, () => PINGRESP)));
+    await server.until(() => server.peerEnded || server.peerError !== undefined);
+    const packets = client.events.filter((e) => e.kind === 'packet');
+    expect(packets).toHaveLength(10);
+    const closed = client.events.at(-1);
+    expect(closed).toMatchObject({
+      kind: 'closed',
+      reason: 'local',
+      detail: 'inbox overflow: more than 10 unconsumed events',
+    });
+    for (let i = 0; i < 10; i++)
+      expect((await client.expect({ type: 'pingresp' }, { timeoutMs: 100 })).ok).toBe(true);
+    const r = await client.expect({ type: 'pingresp' }, { timeoutMs: 100 });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: 'closed',
+      actual: { detail: expect.stringMatching(/inbox overflow/) },
+    });
+    expect(client.transcriptText()).toMatch(
+      /closed \(local: inbox overflow: more than 10 unconsumed events\)/,
+    );
+  });
+
+  it('counts only unconsumed events against maxInboxEvents', async () => {
+    const { client, peer } = await setup({ maxInboxEvents: 3 });
+    for (let round = 0; round < 3; round++) {
+      peer.write(Buffer.concat([PINGRESP, PINGRESP, PINGRESP]));
+      for (let i = 0; i < 3; i++)
+        expect((await client.expect({ type: 'pingresp' }, { timeoutMs: 1000 })).ok).toBe(true);
+    }
+    expect((await client.expectNothing(50)).ok).toBe(true);
+    expect(client.closed).toBe(false);
+  });
+
+  it('keeps the first maxTranscriptEntries entries, counts the rest and keeps the close', async () => {
+    const { client, peer } = await setup({ maxTranscriptEntries: 5 });
+    peer.end(Buffer.concat(Array.from({ length: 20 }, () => PINGRESP)));
+    await client.expectClosed(1000, { skip: ['pingresp'] });
+    expect(client.events.filter((e) => e.kind === 'packet')).toHaveLength(20);
+    const t = client.transcript();
+    // 'connected' + 4 PINGRESPs kept, 16 PINGRESPs dropped, then the dropped-count line and the close
+    expect(t).toHaveLength(7);
+    expect(t.slice(1, 5).every((e) => e.dir === 'in')).toBe(true);
+    expect(t[5]).toMatchObject({ dir: 'event', note: '16 more transcript entries not recorded (limit 5)' });
+    expect(t[6]).toMatchObject({ dir: 'event', note: 'closed (end)' });
+    const lines = client.transcriptText().split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[5]).toMatch(/c1 -- 16 more transcript entries not recorded \(limit 5\)$/);
+  });
+});
+
 describe('expect semantics', () => {
   it('matches partially and reports mismatching fields', async () => {
     const { client, peer } = await setup();

@@ -26,6 +26,8 @@ import type {
 const DEFAULT_MAX_PACKET_SIZE = 16 * 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
+const DEFAULT_MAX_INBOX_EVENTS = 100_000;
+const DEFAULT_MAX_TRANSCRIPT_ENTRIES = 10_000;
 
 /** Stable codes: node's socket error code when there is one (ECONNREFUSED, ENOTFOUND, ...), else ours. */
 export type ConnectErrorCode = 'ECONNREFUSED' | 'TIMEOUT' | 'CLOSED' | 'TLS' | 'ABORTED' | (string & {});
@@ -69,6 +71,12 @@ export class RawClient {
   private readonly inbox: ClientEvent[] = [];
   private cursor = 0;
   private readonly log: TranscriptEntry[] = [];
+  private readonly maxInboxEvents: number;
+  private readonly maxTranscriptEntries: number;
+  /** Entries left out of the log past `maxTranscriptEntries`, where they start and when the first one was. */
+  private transcriptDropped = 0;
+  private transcriptDroppedIndex = 0;
+  private transcriptDroppedAt = 0;
   private readonly waiters = new Set<() => void>();
   private closedEvent: Extract<ClientEvent, { kind: 'closed' }> | undefined;
   private closingLocally = false;
@@ -80,6 +88,8 @@ export class RawClient {
     this.name = opts.name ?? 'client';
     this.epoch = epoch;
     this.autoAck = opts.autoAck ?? false;
+    this.maxInboxEvents = opts.maxInboxEvents ?? DEFAULT_MAX_INBOX_EVENTS;
+    this.maxTranscriptEntries = opts.maxTranscriptEntries ?? DEFAULT_MAX_TRANSCRIPT_ENTRIES;
     this.decoder = new StreamDecoder({
       protocolVersion: opts.protocolVersion ?? 4,
       maxPacketSize: opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
@@ -225,17 +235,30 @@ export class RawClient {
     if (packet) entry.packet = packet;
     if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
       entry.note = note ? `${note}; not sent: connection closed` : 'not sent: connection closed';
-      this.log.push(entry);
+      this.record(entry);
       return;
     }
     if (note) entry.note = note;
-    this.log.push(entry);
+    this.record(entry);
     this.socket.write(bytes);
   }
 
   /** Adds a free-text line to the transcript (scenario steps, comments). */
   note(text: string): void {
-    this.log.push({ dir: 'event', at: this.now(), note: text, client: this.name });
+    this.record({ dir: 'event', at: this.now(), note: text, client: this.name });
+  }
+
+  /** Appends to the transcript up to `maxTranscriptEntries`; past it counts instead (`always`: the close). */
+  private record(entry: TranscriptEntry, always = false): void {
+    if (always || this.log.length < this.maxTranscriptEntries) {
+      this.log.push(entry);
+      return;
+    }
+    if (this.transcriptDropped === 0) {
+      this.transcriptDroppedIndex = this.log.length;
+      this.transcriptDroppedAt = entry.at;
+    }
+    this.transcriptDropped++;
   }
 
   /**
@@ -306,12 +329,20 @@ export class RawClient {
 
   /** The wire log: every packet out and in, with bytes and decoded form, and connection events. */
   transcript(): readonly TranscriptEntry[] {
-    return this.log;
+    if (this.transcriptDropped === 0) return this.log;
+    const i = this.transcriptDroppedIndex;
+    const gap: TranscriptEntry = {
+      dir: 'event',
+      at: this.transcriptDroppedAt,
+      note: `${this.transcriptDropped} more transcript entries not recorded (limit ${this.maxTranscriptEntries})`,
+      client: this.name,
+    };
+    return [...this.log.slice(0, i), gap, ...this.log.slice(i)];
   }
 
   /** The transcript as report text, one line per entry. */
   transcriptText(): string {
-    return formatTranscript(this.log, this.name);
+    return formatTranscript(this.transcript(), this.name);
   }
 
   /** Graceful close: sends FIN and waits (bounded) for the connection to close, then destroys it. */
@@ -397,11 +428,18 @@ export class RawClient {
     for (const ev of events) {
       const at = this.now();
       if (ev.ok) {
-        this.log.push({ dir: 'in', at, hex: toHex(ev.raw), packet: ev.packet, client: this.name });
+        if (this.inbox.length - this.cursor >= this.maxInboxEvents) {
+          // A flood the case does not consume: fail clearly instead of growing without bound.
+          this.closingLocally = true;
+          this.recordClosed('local', `inbox overflow: more than ${this.maxInboxEvents} unconsumed events`);
+          this.socket.destroy();
+          return;
+        }
+        this.record({ dir: 'in', at, hex: toHex(ev.raw), packet: ev.packet, client: this.name });
         this.push({ kind: 'packet', at, packet: ev.packet, raw: ev.raw });
         if (this.autoAck) this.answer(ev.packet);
       } else {
-        this.log.push({ dir: 'in', at, hex: toHex(ev.raw), error: ev.error, client: this.name });
+        this.record({ dir: 'in', at, hex: toHex(ev.raw), error: ev.error, client: this.name });
         this.push({ kind: 'malformed', at, error: ev.error, raw: ev.raw });
         // The stream cannot be resynchronised after malformed bytes; the connection is of no further use.
         this.closingLocally = true;
@@ -440,12 +478,15 @@ export class RawClient {
     const event: Extract<ClientEvent, { kind: 'closed' }> = { kind: 'closed', at: this.now(), reason };
     if (detail !== undefined) event.detail = detail;
     this.closedEvent = event;
-    this.log.push({
-      dir: 'event',
-      at: event.at,
-      note: `closed (${reason}${detail ? `: ${detail}` : ''})`,
-      client: this.name,
-    });
+    this.record(
+      {
+        dir: 'event',
+        at: event.at,
+        note: `closed (${reason}${detail ? `: ${detail}` : ''})`,
+        client: this.name,
+      },
+      true,
+    );
     this.push(event);
   }
 }

@@ -11,6 +11,16 @@ export interface ClientOptions {
   protocolVersion?: ProtocolVersion;
   /** Largest packet accepted from the broker before the stream is declared malformed (default 16 MiB). */
   maxPacketSize?: number;
+  /**
+   * Most unconsumed events the inbox holds (default 100,000). A broker flooding past it gets the connection
+   * dropped: a `closed` event with reason `local` and detail `inbox overflow: more than N unconsumed events`.
+   */
+  maxInboxEvents?: number;
+  /**
+   * Most transcript entries kept (default 10,000): later ones are counted, not stored, except the close,
+   * and the transcript says how many were left out.
+   */
+  maxTranscriptEntries?: number;
   /** TCP/TLS connect timeout (default 5000 ms). */
   connectTimeoutMs?: number;
   /**
