@@ -434,17 +434,23 @@ function decodePublish(r: Reader, flags: number): PublishPacket {
 
 function decodeAck<T extends 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'>(r: Reader): AckPacket<T> {
   const packet = { type: r.packetType, packetId: packetId(r) } as AckPacket<T>;
-  if (r.version === 5) {
-    packet.reasonCode = 0;
-    if (r.remaining() > 0) {
-      const at = r.pos;
-      packet.reasonCode = r.u8('reason code');
-      checkReasonCode(r, packet.reasonCode, at);
-    }
-    packet.properties = r.remaining() > 0 ? properties(r, r.packetType) : {};
-  }
+  if (r.version === 5) Object.assign(packet, optionalReasonAndProperties(r));
   r.done();
   return packet;
+}
+
+/**
+ * 5.0 acknowledgements, DISCONNECT and AUTH: the reason code and the property block may each be left out
+ * (reason code 0, no properties) when nothing follows them.
+ */
+function optionalReasonAndProperties(r: Reader): { reasonCode: number; properties: Properties } {
+  let reasonCode = 0;
+  if (r.remaining() > 0) {
+    const at = r.pos;
+    reasonCode = r.u8('reason code');
+    checkReasonCode(r, reasonCode, at);
+  }
+  return { reasonCode, properties: r.remaining() > 0 ? properties(r, r.packetType) : {} };
 }
 
 function decodeSubscribe(r: Reader): SubscribePacket {
@@ -536,15 +542,7 @@ function decodeUnsuback(r: Reader): UnsubackPacket {
 
 function decodeDisconnect(r: Reader): DisconnectPacket {
   const packet: DisconnectPacket = { type: 'disconnect' };
-  if (r.version === 5) {
-    packet.reasonCode = 0;
-    if (r.remaining() > 0) {
-      const at = r.pos;
-      packet.reasonCode = r.u8('reason code');
-      checkReasonCode(r, packet.reasonCode, at);
-    }
-    packet.properties = r.remaining() > 0 ? properties(r, 'disconnect') : {};
-  }
+  if (r.version === 5) Object.assign(packet, optionalReasonAndProperties(r));
   r.done();
   return packet;
 }
@@ -571,14 +569,8 @@ const DECODERS: Record<PacketType, Decoder> = {
   },
   disconnect: decodeDisconnect,
   auth: (r) => {
-    let reasonCode = 0;
-    if (r.remaining() > 0) {
-      const at = r.pos;
-      reasonCode = r.u8('reason code');
-      checkReasonCode(r, reasonCode, at);
-    }
-    const props = r.remaining() > 0 ? properties(r, 'auth') : {};
+    const packet = { type: 'auth' as const, ...optionalReasonAndProperties(r) };
     r.done();
-    return { type: 'auth', reasonCode, properties: props };
+    return packet;
   },
 };
