@@ -276,6 +276,7 @@ async function preflight(
       connectTimeoutMs: timeoutMs,
       maxPacketSize: 1024 * 1024,
       name: 'preflight',
+      ...(signal ? { signal } : {}),
     });
     if (signal?.aborted) drop();
     const connect: ConnectPacket = {
