@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { topicMatches } from '../src/codec/index.js';
+import { collidingTopicFilter, collidingTopicName } from '../src/fuzz/arbitraries.js';
 import type { Message } from './message.js';
 import { RetainedStore } from './retained-store.js';
 
@@ -16,14 +17,8 @@ function msg(topic: string, payload = 'x', expiresAt?: number): Message {
   };
 }
 
-const level = fc.constantFrom('a', 'b', '', '$x', 'sport');
-const topicArb = fc.array(level, { minLength: 1, maxLength: 4 }).map((l) => l.join('/'));
-const filterArb = fc
-  .tuple(
-    fc.array(fc.constantFrom('a', 'b', '', '+', '$x', 'sport'), { minLength: 1, maxLength: 4 }),
-    fc.boolean(),
-  )
-  .map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'));
+const topicArb = collidingTopicName();
+const filterArb = collidingTopicFilter();
 
 describe('RetainedStore', () => {
   it('returns exactly the stored topics topicMatches accepts (seeded)', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { topicMatches } from '../src/codec/index.js';
+import { collidingTopicFilter, collidingTopicName } from '../src/fuzz/arbitraries.js';
 import type { Session, SubEntry } from './session.js';
 import { TopicTree } from './topic-tree.js';
 
@@ -18,14 +19,8 @@ function entry(session: object, topicFilter: string, group?: string): SubEntry {
   };
 }
 
-const level = fc.constantFrom('a', 'b', '', '$x', 'sport');
-const topicArb = fc.array(level, { minLength: 1, maxLength: 4 }).map((l) => l.join('/'));
-const filterArb = fc
-  .tuple(
-    fc.array(fc.constantFrom('a', 'b', '', '+', '$x', 'sport'), { minLength: 1, maxLength: 4 }),
-    fc.boolean(),
-  )
-  .map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'));
+const topicArb = collidingTopicName();
+const filterArb = collidingTopicFilter();
 
 describe('TopicTree', () => {
   it('matches exactly what topicMatches matches (seeded)', () => {

@@ -305,3 +305,22 @@ export function versionedPacket(
     .constantFrom<ProtocolVersion>(4, 5)
     .chain((v) => anyPacket(v, opts).map((packet) => ({ v, packet })));
 }
+
+const COLLIDING_LEVELS = ['a', 'b', '', '$x', 'sport'] as const;
+
+/**
+ * Topic names from a five-level alphabet (empty levels, a `$` level, `sport` for the `sport/#` rule), so that
+ * generated names and filters match each other often: for properties of matching and retained lookup.
+ */
+export function collidingTopicName(): fc.Arbitrary<string> {
+  return fc
+    .array(fc.constantFrom(...COLLIDING_LEVELS), { minLength: 1, maxLength: 4 })
+    .map((l) => l.join('/'));
+}
+
+/** Topic filters over the same alphabet as `collidingTopicName`, with `+` levels and an optional trailing `#`. */
+export function collidingTopicFilter(): fc.Arbitrary<string> {
+  return fc
+    .tuple(fc.array(fc.constantFrom(...COLLIDING_LEVELS, '+'), { minLength: 1, maxLength: 4 }), fc.boolean())
+    .map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'));
+}
