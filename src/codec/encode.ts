@@ -155,7 +155,7 @@ function u16Field(w: Writer, name: string, v: number, ov: EncodeOverrides | unde
 
 // --- properties ---------------------------------------------------------------------------------------
 
-export function hasProperties(p: Properties | undefined): boolean {
+function hasProperties(p: Properties | undefined): boolean {
   if (p === undefined) return false;
   for (const k in p) {
     if ((p as Record<string, unknown>)[k] !== undefined) return true;
@@ -193,7 +193,7 @@ function writePropertyValue(w: Writer, def: PropertyDef, value: unknown): void {
 }
 
 /** Encodes a property block without its length. */
-export function encodePropertiesBody(p: Properties | undefined): Buffer {
+function encodePropertiesBody(p: Properties | undefined): Buffer {
   if (!hasProperties(p)) return EMPTY;
   const w = new Writer(32, 0);
   const bag = p as Record<string, unknown>;
@@ -366,5 +366,3 @@ function encodeReasonOnly(
 ): void {
   if (v5) reasonAndProperties(w, p.reasonCode ?? 0, p.properties, ov);
 }
-
-export { MAX_VARINT };

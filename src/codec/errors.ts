@@ -77,8 +77,3 @@ export interface DecodeError {
 }
 
 export type DecodeResult<P> = { ok: true; packet: P } | { ok: false; error: DecodeError };
-
-/** Statement ids differ between the two versions for the same rule; this picks the right one. */
-export function stmt(version: number, v4: string | undefined, v5: string | undefined): string | undefined {
-  return version === 5 ? v5 : v4;
-}

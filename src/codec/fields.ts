@@ -236,11 +236,3 @@ export function varintBytes(v: number): Buffer {
   const b = Buffer.allocUnsafe(8);
   return b.subarray(0, writeVarint(b, 0, v));
 }
-
-export function varintSize(v: number): number {
-  if (v < 128) return 1;
-  if (v < 16_384) return 2;
-  if (v < 2_097_152) return 3;
-  if (v <= MAX_VARINT) return 4;
-  return varintBytes(v).length;
-}
