@@ -1,5 +1,5 @@
 import type { DecodeError, DecodeResult } from './errors.js';
-import { DecodeFailure, Reader } from './fields.js';
+import { DecodeFailure, Reader, readRemainingLength } from './fields.js';
 import { PROPERTY_BY_ID, type PropertyScope } from './properties.js';
 import { V4_CONNACK_CODES, V4_SUBACK_CODES, V5_REASON_CODES } from './reason-codes.js';
 import {
@@ -69,35 +69,17 @@ export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): DecodeResul
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length === 0) return failure({ code: 'TRUNCATED', message: 'no bytes', offset: 0 });
   const header = buf[0]!;
-  let len = 0;
-  let mult = 1;
-  let i = 1;
-  for (;;) {
-    if (i >= buf.length) {
-      return failure({ code: 'TRUNCATED', message: 'remaining length is cut short', offset: i });
+  const rl = readRemainingLength(buf, 1, buf.length);
+  if (!rl.ok) {
+    if (rl.error === undefined) {
+      return failure({ code: 'TRUNCATED', message: 'remaining length is cut short', offset: buf.length });
     }
-    if (i > 4) {
-      return failure({
-        code: 'MALFORMED_VARINT',
-        message: 'remaining length continues past 4 bytes',
-        offset: 1,
-      });
-    }
-    const b = buf[i++]!;
-    len += (b & 0x7f) * mult;
-    mult *= 128;
-    if ((b & 0x80) === 0) {
-      if (i > 2 && b === 0) {
-        return failure({
-          code: 'NON_MINIMAL_VARINT',
-          message: 'remaining length is not encoded in the minimum number of bytes',
-          offset: 1,
-          ...(opts.protocolVersion === 5 ? { statement: 'MQTT-1.5.5-1' } : {}),
-        });
-      }
-      break;
-    }
+    if (rl.error.code === 'NON_MINIMAL_VARINT' && opts.protocolVersion === 5)
+      rl.error.statement = 'MQTT-1.5.5-1';
+    return failure(rl.error);
   }
+  const i = 1 + rl.size;
+  const len = rl.value;
   const total = i + len;
   if (opts.maxPacketSize !== undefined && total > opts.maxPacketSize) {
     return failure({

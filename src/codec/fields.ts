@@ -232,6 +232,45 @@ export function writeVarint(buf: Buffer, pos: number, v: number): number {
   return pos;
 }
 
+/** The fixed header's remaining length, read from `start` (the byte after the packet type). */
+export type RemainingLength =
+  | { ok: true; value: number /** bytes the length used */; size: number }
+  /** More bytes are needed to finish the length. */
+  | { ok: false; error: undefined }
+  | { ok: false; error: DecodeError };
+
+/**
+ * Reads a remaining length of at most 4 bytes, shared by `decode` and the stream framer: more than 4 bytes is
+ * `MALFORMED_VARINT`, a longer encoding than needed is `NON_MINIMAL_VARINT` (5.0 [MQTT-1.5.5-1]).
+ */
+export function readRemainingLength(buf: Uint8Array, start: number, end: number): RemainingLength {
+  let value = 0;
+  let mult = 1;
+  for (let n = 0; n < 4; n++) {
+    if (start + n >= end) return { ok: false, error: undefined };
+    const b = buf[start + n]!;
+    value += (b & 0x7f) * mult;
+    mult *= 128;
+    if ((b & 0x80) === 0) {
+      if (n > 0 && b === 0) {
+        return {
+          ok: false,
+          error: {
+            code: 'NON_MINIMAL_VARINT',
+            message: 'remaining length is not encoded in the minimum number of bytes',
+            offset: start,
+          },
+        };
+      }
+      return { ok: true, value, size: n + 1 };
+    }
+  }
+  return {
+    ok: false,
+    error: { code: 'MALFORMED_VARINT', message: 'remaining length continues past 4 bytes', offset: start },
+  };
+}
+
 export function varintBytes(v: number): Buffer {
   const b = Buffer.allocUnsafe(8);
   return b.subarray(0, writeVarint(b, 0, v));

@@ -1,5 +1,6 @@
 import { decodeFrame } from './decode.js';
 import type { DecodeError } from './errors.js';
+import { readRemainingLength } from './fields.js';
 import type { Packet, ProtocolVersion } from './types.js';
 
 /** The largest packet the spec allows: 1 header byte, 4 length bytes, 268,435,455 body bytes. */
@@ -37,37 +38,13 @@ export class PacketFramer {
     this.size += chunk.length;
     while (this.size >= 2) {
       const head = this.peek(Math.min(5, this.size));
-      let len = 0;
-      let mult = 1;
-      let n = 0;
-      let complete = false;
-      while (n < 4 && 1 + n < head.length) {
-        const b = head[1 + n]!;
-        len += (b & 0x7f) * mult;
-        mult *= 128;
-        n++;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          if (n > 1 && b === 0) {
-            return this.fail(out, {
-              code: 'NON_MINIMAL_VARINT',
-              message: 'remaining length is not encoded in the minimum number of bytes',
-              offset: 1,
-            });
-          }
-          break;
-        }
+      const rl = readRemainingLength(head, 1, head.length);
+      if (!rl.ok) {
+        if (rl.error === undefined) break;
+        return this.fail(out, rl.error);
       }
-      if (!complete) {
-        if (n === 4) {
-          return this.fail(out, {
-            code: 'MALFORMED_VARINT',
-            message: 'remaining length continues past 4 bytes',
-            offset: 1,
-          });
-        }
-        break;
-      }
+      const n = rl.size;
+      const len = rl.value;
       const total = 1 + n + len;
       if (total > this.maxPacketSize) {
         return this.fail(out, {
