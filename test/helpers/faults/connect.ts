@@ -1,0 +1,7 @@
+import type { FaultDef } from './types.js';
+
+/** Faults for the connect cases: each breaks exactly one rule (say which in `describe`). */
+export const CONNECT_FAULTS = {} as const satisfies Record<string, FaultDef>;
+
+/** Case id -> the fault (of any area) that makes it fail. */
+export const CONNECT_CASE_FAULTS: Record<string, string> = {};

@@ -1,0 +1,32 @@
+import { CONNECT_CASE_FAULTS, CONNECT_FAULTS } from './connect.js';
+import { CORE_CASE_FAULTS, CORE_FAULTS } from './core.js';
+import { MALFORMED_CASE_FAULTS, MALFORMED_FAULTS } from './malformed.js';
+import { PUBLISH_CASE_FAULTS, PUBLISH_FAULTS } from './publish.js';
+import { SUBSCRIBE_CASE_FAULTS, SUBSCRIBE_FAULTS } from './subscribe.js';
+import { TIMING_CASE_FAULTS, TIMING_FAULTS } from './timing.js';
+import type { FaultDef } from './types.js';
+
+/**
+ * Every fault of the faulty proxy, by name. Each area keeps its own file (connect, publish, subscribe,
+ * malformed, timing) so that cases and their faults are added side by side.
+ */
+export const FAULTS = {
+  ...CORE_FAULTS,
+  ...CONNECT_FAULTS,
+  ...PUBLISH_FAULTS,
+  ...SUBSCRIBE_FAULTS,
+  ...MALFORMED_FAULTS,
+  ...TIMING_FAULTS,
+} satisfies Record<string, FaultDef>;
+
+export type Fault = keyof typeof FAULTS;
+
+/** The fault that breaks the rule each case checks (the proof that the case can fail). */
+export const CASE_FAULTS: Record<string, Fault> = {
+  ...CORE_CASE_FAULTS,
+  ...(CONNECT_CASE_FAULTS as Record<string, Fault>),
+  ...(PUBLISH_CASE_FAULTS as Record<string, Fault>),
+  ...(SUBSCRIBE_CASE_FAULTS as Record<string, Fault>),
+  ...(MALFORMED_CASE_FAULTS as Record<string, Fault>),
+  ...(TIMING_CASE_FAULTS as Record<string, Fault>),
+};
