@@ -40,8 +40,17 @@ export class CaseClient {
     return e;
   }
 
+  /** CONNACKs taken from this connection so far. */
+  connacks = 0;
+  /** An accepting CONNACK (code 0) has come on this connection. */
+  accepted = false;
+
   private noteId(e: ClientEvent | undefined): void {
     if (e?.kind !== 'packet') return;
+    if (e.packet.type === 'connack') {
+      this.connacks++;
+      if (e.packet.reasonCode === 0) this.accepted = true;
+    }
     const id = (e.packet as { packetId?: number }).packetId;
     if (id !== undefined) this.lastPacketId = id;
   }
@@ -104,7 +113,13 @@ export interface CaseRuntimeOptions {
   password?: string;
   /** Shared clock for all of the case's transcripts. */
   epoch: number;
+  /** The target's round trip measured before the run (ms); quiet windows derive from it. */
+  roundTripMs?: number;
 }
+
+/** Quiet windows ("nothing arrives") last this many measured round trips, and at least QUIET_FLOOR_MS. */
+export const QUIET_ROUND_TRIPS = 20;
+export const QUIET_FLOOR_MS = 150;
 
 /** What steps see while a case runs. */
 export class CaseContext {
@@ -123,6 +138,26 @@ export class CaseContext {
 
   get stepTimeoutMs(): number {
     return this.opts.stepTimeoutMs;
+  }
+
+  /** The slowest round trip seen in this case (CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH/PUBACK...), ms. */
+  private slowestRoundTripMs = 0;
+
+  /** Records the time an acknowledgement took, so quiet windows grow on a slow or loaded target. */
+  observeRoundTrip(ms: number): void {
+    if (ms > this.slowestRoundTripMs) this.slowestRoundTripMs = ms;
+  }
+
+  /**
+   * A quiet window: as written, or for 'auto' QUIET_ROUND_TRIPS times the slowest round trip known (the
+   * run's measurement or this case's own), at least QUIET_FLOOR_MS and at most the step timeout. A message
+   * the broker should not send comes within a few round trips, so a fast broker is not waited for and a slow
+   * one still gets the time it needs.
+   */
+  quietWindowMs(ms: number | 'auto'): number {
+    if (ms !== 'auto') return ms;
+    const rtt = Math.max(this.opts.roundTripMs ?? 0, this.slowestRoundTripMs);
+    return Math.round(Math.min(this.stepTimeoutMs, Math.max(QUIET_FLOOR_MS, QUIET_ROUND_TRIPS * rtt)));
   }
 
   render<T>(v: T): T {

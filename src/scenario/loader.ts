@@ -46,6 +46,7 @@ const caseSchema = S.object({
   level: S.enum('must', 'should', 'info', 'may'),
   protocols: protocolsSchema,
   timeout: S.int(100, 600_000),
+  timing: { t: 'boolean' },
   steps: S.req(S.array(S.any, 1)),
 });
 
@@ -165,6 +166,7 @@ function parseCase(
   };
   if (v.description) c.description = v.description as string;
   if (v.timeout) c.timeoutMs = v.timeout as number;
+  if (v.timing === true) c.timing = true;
   return c;
 }
 

@@ -37,6 +37,12 @@ export interface ScenarioCase {
   steps: Step[];
   /** Whole-case bound; defaults to the runner's. */
   timeoutMs?: number;
+  /**
+   * Time is the subject (keep-alive, will on keep-alive expiry, expiry): the case runs in a phase of its own
+   * after the others, one at a time with nothing else in flight, so that other traffic cannot change when a
+   * broker acts (some brokers check timers only when their event loop wakes).
+   */
+  timing?: boolean;
   pos: SourcePos;
 }
 
@@ -149,7 +155,8 @@ export interface CloseStep extends StepBase {
 export type Expectation =
   | { kind: 'packet'; match: PacketMatch }
   | { kind: 'closed' }
-  | { kind: 'nothing'; ms: number }
+  /** A quiet window: `ms` as written, or 'auto' (derived from the target's measured round trip). */
+  | { kind: 'nothing'; ms: number | 'auto' }
   /** The first event decides which alternative applies; an alternative may be a sequence. */
   | { kind: 'oneOf'; options: Expectation[][] }
   | { kind: 'allOf'; matches: PacketMatch[] };

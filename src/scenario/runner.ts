@@ -45,6 +45,7 @@ export interface RunOutcome {
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_STEP_TIMEOUT_MS = 5000;
 const MAX_WIRE_LOG_CHARS = 64 * 1024;
+const PING_SAMPLES = 3;
 
 /** The default concurrency, bounded by what a loopback broker and the runner handle comfortably. */
 export function defaultConcurrency(): number {
@@ -110,7 +111,6 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     if (!checked) return { results: [], stoppedBy: 'interrupted' };
 
     // 3. Run.
-    let nextIndex = 0;
     let deadTarget: Promise<boolean> | undefined;
     let deathReason = 'the target stopped accepting connections';
     /**
@@ -138,39 +138,62 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       return dead;
     };
 
-    const worker = async (): Promise<void> => {
-      for (;;) {
-        if (internal.signal.aborted) return;
-        const i = nextIndex++;
-        const p = planned[i];
-        if (!p) return;
-        const pre = verdicts.get(p.protocol)!;
-        if (pre.status !== 'ok') {
-          record(i, resultOf(p, pre.status, 0, pre));
-          continue;
-        }
-        opts.onCaseStart?.(p);
-        const r = await runCase(p, i, { ...opts, stepTimeoutMs, runId, signal: internal.signal });
-        if (
-          r.status !== 'passed' &&
-          r.status !== 'info' &&
-          r.status !== 'skipped' &&
-          (await isDead(p.protocol))
-        ) {
-          r.status = 'error';
-          r.message = `${deathReason} during the case${r.message ? ` (${r.message})` : ''}`;
-        } else if (
-          internal.signal.aborted &&
-          r.status === 'error' &&
-          !stoppedBy &&
-          !r.message?.startsWith('interrupted')
-        ) {
-          r.message = `interrupted${r.message ? ` (${r.message})` : ''}`;
-        }
-        record(i, r);
+    const runOne = async (i: number): Promise<void> => {
+      const p = planned[i]!;
+      const pre = verdicts.get(p.protocol)!;
+      if (pre.status !== 'ok') {
+        record(i, resultOf(p, pre.status, 0, pre));
+        return;
       }
+      opts.onCaseStart?.(p);
+      const r = await runCase(p, i, {
+        ...opts,
+        stepTimeoutMs,
+        runId,
+        signal: internal.signal,
+        ...(pre.roundTripMs !== undefined ? { roundTripMs: pre.roundTripMs } : {}),
+      });
+      if (
+        r.status !== 'passed' &&
+        r.status !== 'info' &&
+        r.status !== 'skipped' &&
+        (await isDead(p.protocol))
+      ) {
+        r.status = 'error';
+        r.message = `${deathReason} during the case${r.message ? ` (${r.message})` : ''}`;
+      } else if (
+        internal.signal.aborted &&
+        r.status === 'error' &&
+        !stoppedBy &&
+        !r.message?.startsWith('interrupted')
+      ) {
+        r.message = `interrupted${r.message ? ` (${r.message})` : ''}`;
+      }
+      record(i, r);
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, planned.length) }, () => worker()));
+    /** Runs the queue with `width` workers; stops taking cases once the run is aborted. */
+    const drain = async (queue: number[], width: number): Promise<void> => {
+      const worker = async (): Promise<void> => {
+        for (;;) {
+          if (internal.signal.aborted) return;
+          const i = queue.shift();
+          if (i === undefined) return;
+          await runOne(i);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(width, queue.length) }, () => worker()));
+    };
+    // Phase 1: every case whose subject is not time, concurrently. Phase 2: the timing cases, one at a
+    // time with nothing else in flight, so other traffic cannot change when the broker acts.
+    const indices = planned.map((_, i) => i);
+    await drain(
+      indices.filter((i) => !planned[i]!.scenario.timing),
+      concurrency,
+    );
+    await drain(
+      indices.filter((i) => planned[i]!.scenario.timing),
+      1,
+    );
 
     if (stoppedBy === 'target-died') {
       // Everything that did not get to run is an error, reported at once.
@@ -236,6 +259,8 @@ function resultOf(
 
 interface Preflight {
   status: 'ok' | 'skipped' | 'error';
+  /** The slowest of the CONNECT/CONNACK and PINGREQ/PINGRESP round trips measured (ms). */
+  roundTripMs?: number;
   /** No CONNACK at all (silence, garbage, close), as opposed to a refusal. */
   noAnswer?: boolean;
   message?: string;
@@ -290,8 +315,10 @@ async function preflight(
     if (opts.username !== undefined) connect.username = opts.username;
     if (opts.password !== undefined) connect.password = Buffer.from(opts.password);
     if (version === 5) connect.properties = {};
+    const sentAt = performance.now();
     client.send(connect);
     const r = await client.expect({ type: 'connack' }, { timeoutMs });
+    let roundTripMs = performance.now() - sentAt;
     if (!r.ok) {
       if (isLegacyRefusalOf5(version, r.actual)) {
         return {
@@ -311,10 +338,18 @@ async function preflight(
     const code =
       r.event.kind === 'packet' && r.event.packet.type === 'connack' ? r.event.packet.reasonCode : 0;
     if (code === 0) {
+      // A few PINGREQ round trips: quiet windows derive from the slowest one seen.
+      for (let i = 0; i < PING_SAMPLES; i++) {
+        const t = performance.now();
+        client.send({ type: 'pingreq' });
+        const pong = await client.expect({ type: 'pingresp' }, { timeoutMs });
+        if (!pong.ok) break;
+        roundTripMs = Math.max(roundTripMs, performance.now() - t);
+      }
       client.send(
         version === 5 ? { type: 'disconnect', reasonCode: 0, properties: {} } : { type: 'disconnect' },
       );
-      return { status: 'ok' };
+      return { status: 'ok', roundTripMs };
     }
     if ((version === 5 && code === 0x84) || (version === 4 && code === 0x01)) {
       return { status: 'skipped', message: `the broker declines MQTT ${protocol} (CONNACK code ${code})` };
@@ -339,7 +374,8 @@ function caseBudget(c: ScenarioCase, steps: Step[], stepTimeoutMs: number, floor
     if (s.kind === 'wait') ms += s.ms;
     if (s.kind === 'expect') {
       if (s.within) ms += s.within;
-      if (s.expectation.kind === 'nothing') ms += s.expectation.ms;
+      if (s.expectation.kind === 'nothing')
+        ms += s.expectation.ms === 'auto' ? stepTimeoutMs : s.expectation.ms;
     }
   }
   return Math.max(ms, floor ?? 0);
@@ -348,7 +384,7 @@ function caseBudget(c: ScenarioCase, steps: Step[], stepTimeoutMs: number, floor
 async function runCase(
   p: PlannedCase,
   index: number,
-  opts: RunOptions & { stepTimeoutMs: number; runId: string; signal: AbortSignal },
+  opts: RunOptions & { stepTimeoutMs: number; runId: string; signal: AbortSignal; roundTripMs?: number },
 ): Promise<CaseResult> {
   const c = p.scenario;
   const started = performance.now();
@@ -362,6 +398,7 @@ async function runCase(
     templater: new Templater({ runId: opts.runId, caseIndex: index, protocol: p.protocol }),
     signal: caseAbort.signal,
     epoch: started,
+    ...(opts.roundTripMs !== undefined ? { roundTripMs: opts.roundTripMs } : {}),
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
   });

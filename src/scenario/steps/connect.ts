@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { describeEvent, describeMatch, describePacket, matchPacket } from '../../client/match.js';
 import type { ClientEvent } from '../../client/types.js';
 import { type ConnectPacket, decode, type Packet, type Properties, type QoS } from '../../codec/index.js';
@@ -193,7 +194,9 @@ export function checkServerLimits(
 
 async function awaitConnack(ctx: CaseContext, client: CaseClient, spec: ConnectSpec): Promise<void> {
   const timeout = ctx.stepTimeoutMs;
+  const sent = performance.now();
   const got = await client.waitFor((p) => p.type === 'connack', timeout);
+  if ('packet' in got) ctx.observeRoundTrip(performance.now() - sent);
   const explicit = spec.connack && typeof spec.connack === 'object' ? spec.connack : undefined;
   const expectedText = explicit
     ? describeMatch({ type: 'connack', ...explicit })

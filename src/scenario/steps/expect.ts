@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { isSeq } from 'yaml';
+import { isScalar, isSeq } from 'yaml';
 import { describeEvent, describeMatch, matchPacket } from '../../client/match.js';
 import type { ClientEvent, PacketMatch } from '../../client/types.js';
 import type { Packet, PacketType } from '../../codec/index.js';
@@ -26,7 +26,14 @@ function expectationProps(depth: number): Record<string, Schema> {
     })),
   };
   props.closed = { t: 'boolean' };
-  props.nothing = S.int(1, 600_000);
+  props.nothing = {
+    t: 'union',
+    describe: 'a quiet window in ms (1 to 600000) or "auto"',
+    of: [
+      { when: (n) => isScalar(n) && n.value === 'auto', schema: S.enum('auto') },
+      { when: () => true, schema: S.int(1, 600_000) },
+    ],
+  };
   if (depth < 2) {
     const alternative: Schema = {
       t: 'union',
@@ -69,7 +76,7 @@ export function toExpectation(v: Record<string, unknown>): Expectation | string 
   if (key === 'closed') {
     return value === true ? { kind: 'closed' } : 'expect: "closed" must be true';
   }
-  if (key === 'nothing') return { kind: 'nothing', ms: value as number };
+  if (key === 'nothing') return { kind: 'nothing', ms: value as number | 'auto' };
   if (key === 'packet') return { kind: 'packet', match: value as PacketMatch };
   if (key === 'oneOf') {
     const options: Expectation[][] = [];
@@ -142,7 +149,7 @@ export function describeExpectation(e: Expectation): string {
     case 'closed':
       return 'connection closed';
     case 'nothing':
-      return `nothing for ${e.ms} ms`;
+      return e.ms === 'auto' ? 'nothing (quiet window)' : `nothing for ${e.ms} ms`;
     case 'oneOf':
       return `one of: ${e.options.map((seq) => seq.map(describeExpectation).join(' then ')).join(' | ')}`;
     case 'allOf':
@@ -151,12 +158,16 @@ export function describeExpectation(e: Expectation): string {
 }
 
 /**
- * Packets a broker may send just before closing: in 5.0 a DISCONNECT or a refusing CONNACK
- * [MQTT-4.13.2-1], in 3.1.1 a refusing CONNACK. They do not make a `closed` expectation fail.
+ * Packets a broker may send just before closing, which do not make a `closed` expectation fail: a refusing
+ * CONNACK while no CONNACK has come on the connection (never more than one CONNACK), and in 5.0 a DISCONNECT
+ * with a reason code once an accepting CONNACK has come [MQTT-4.13.2-1] (before it, a refusing CONNACK is the
+ * way to refuse [MQTT-3.2.2-6]). `p` has just been taken, so it is already counted.
  */
-function allowedBeforeClose(ctx: CaseContext, p: Packet): boolean {
-  if (p.type === 'connack') return p.reasonCode !== 0 && (ctx.version === 4 || p.reasonCode >= 0x80);
-  return ctx.version === 5 && p.type === 'disconnect';
+function allowedBeforeClose(ctx: CaseContext, client: CaseClient, p: Packet): boolean {
+  if (p.type === 'connack') {
+    return client.connacks === 1 && p.reasonCode !== 0 && (ctx.version === 4 || p.reasonCode >= 0x80);
+  }
+  return ctx.version === 5 && p.type === 'disconnect' && client.accepted;
 }
 
 class Evaluator {
@@ -206,13 +217,14 @@ class Evaluator {
         for (;;) {
           const ev = await this.take(deadline);
           if (ev?.kind === 'closed') return;
-          if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, ev.packet)) continue;
+          if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, this.client, ev.packet)) continue;
           this.fail(e, ev);
         }
       }
       case 'nothing': {
-        const ev = await this.take(performance.now() + e.ms);
-        if (ev) this.fail(e, ev);
+        const ms = this.ctx.quietWindowMs(e.ms);
+        const ev = await this.take(performance.now() + ms);
+        if (ev) this.fail({ kind: 'nothing', ms }, ev);
         return;
       }
       case 'allOf': {
@@ -232,7 +244,7 @@ class Evaluator {
         // The first event decides which alternative is being followed.
         const waitsForNothing = e.options.some((seq) => seq[0]?.kind === 'nothing');
         const window = e.options.reduce(
-          (ms, seq) => (seq[0]?.kind === 'nothing' ? Math.max(ms, seq[0].ms) : ms),
+          (ms, seq) => (seq[0]?.kind === 'nothing' ? Math.max(ms, this.ctx.quietWindowMs(seq[0].ms)) : ms),
           0,
         );
         const ev = await this.take(waitsForNothing ? performance.now() + window : deadline);
@@ -256,7 +268,7 @@ class Evaluator {
         return ev === undefined;
       case 'closed':
         if (ev?.kind === 'closed') return true;
-        if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, ev.packet)) return 'partial';
+        if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, this.client, ev.packet)) return 'partial';
         return false;
       case 'packet':
         return ev?.kind === 'packet' && matchPacket(first.match, ev.packet).ok;

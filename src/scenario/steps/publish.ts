@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { describeEvent } from '../../client/match.js';
 import type { Packet, PublishPacket, QoS } from '../../codec/index.js';
 import type { CaseClient, CaseContext } from '../context.js';
@@ -79,7 +80,9 @@ export async function awaitAck(
   packetId: number,
   publish?: PublishPacket,
 ): Promise<Packet> {
+  const sent = performance.now();
   const got = await client.waitFor((p) => p.type === type && p.packetId === packetId, ctx.stepTimeoutMs);
+  if ('packet' in got) ctx.observeRoundTrip(performance.now() - sent);
   const expected = `${type.toUpperCase()} {packetId: ${packetId}}`;
   if ('packet' in got) {
     const rc = (got.packet as { reasonCode?: number }).reasonCode;
