@@ -257,14 +257,17 @@ function parseStep(ctx: SchemaContext, node: unknown, where: string): Step | und
   return step;
 }
 
-/** Every *.yaml / *.yml under the given files or folders (skipping specs/statements). */
+/** Every *.yaml / *.yml under the given files or folders (skipping specs/statements and specs/known-deviations). */
+/** Folders under specs/ that hold data, not scenarios. */
+const NOT_SCENARIOS = new Set(['statements', 'known-deviations']);
+
 export function findScenarioFiles(paths: string[]): string[] {
   const out: string[] = [];
   const walk = (p: string): void => {
     const st = statSync(p);
     if (st.isDirectory()) {
       for (const entry of readdirSync(p).sort()) {
-        if (entry === 'statements' || entry.startsWith('.')) continue;
+        if (NOT_SCENARIOS.has(entry) || entry.startsWith('.')) continue;
         walk(join(p, entry));
       }
     } else if (/\.ya?ml$/.test(p)) out.push(p);
