@@ -80,6 +80,33 @@ cases:
     steps:
       - connect: { as: c }
       - wait: { ms: 5000 }
+  - id: control-not-met
+    title: a positive control that is not met skips the case
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c }
+      - expect: { as: c, puback: { packetId: 9 }, within: 200, orSkip: "no PUBACK came" }
+  - id: unused-packet-ids
+    title: unacknowledged packet ids are tracked, acknowledged ones freed, across a resumed session
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c, clean: false, properties: { sessionExpiryInterval: 30 } }
+      - subscribe: { as: c, filter: "{prefix}/q", qos: 1 }
+      - publish: { as: c, topic: "{prefix}/q", payload: one, qos: 1 }
+      - expect: { as: c, publish: { payload: one, packetId: unused } }
+      - publish: { as: c, topic: "{prefix}/q", payload: two, qos: 1 }
+      - expect: { as: c, publish: { payload: two, packetId: unused } }
+      - send: { as: c, packet: { type: puback, packetId: last } }
+      - publish: { as: c, topic: "{prefix}/q", payload: three, qos: 1 }
+      - expect: { as: c, publish: { payload: three, packetId: unused } }
+      - reconnect: { as: c, clean: false }
+      - expect: { as: c, publish: { payload: one, dup: true } }
+      - send: { as: c, packet: { type: puback, packetId: last } }
+      - expect: { as: c, publish: { payload: three, dup: true } }
+      - publish: { as: c, topic: "{prefix}/q", payload: four, qos: 1 }
+      - expect: { as: c, publish: { payload: four, packetId: unused } }
+      - reconnect: { as: c, clean: true, properties: {} }
+      - disconnect: { as: c }
   - id: harness-error
     title: a step on a client that was never connected
     statements: [MQTT-3.12.4-1]
@@ -126,6 +153,9 @@ describe('verdicts', () => {
       expect(r['case-timeout']?.status).toBe('error');
       expect(r['case-timeout']?.message).toBe('the case did not finish within 300 ms');
       expect(r['case-timeout']?.durationMs).toBeLessThan(1500);
+      expect(r['control-not-met']?.status).toBe('skipped');
+      expect(r['control-not-met']?.message).toMatch(/^no PUBACK came \(expected PUBACK \{packetId: 9\}/);
+      expect(r['unused-packet-ids']?.status, r['unused-packet-ids']?.message).toBe('passed');
       expect(r['harness-error']?.status).toBe('error');
       expect(r['harness-error']?.message).toMatch(/no client "ghost"/);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Packet } from '../codec/index.js';
-import { describeEvent, describeMatch, describePacket, formatBytes, matchPacket } from './match.js';
+import { describeEvent, describeMatch, describePacket, formatBytes, matchPacket, NoneOf } from './match.js';
 import type { PacketMatch } from './types.js';
 
 const publish: Packet = {
@@ -29,6 +29,13 @@ describe('matchPacket', () => {
     ['wrong type', { type: 'puback' }, publish, ['type: expected puback, got publish']],
     ['scalar fields', { type: 'publish', qos: 1, packetId: 7, retain: false }, publish, []],
     ['scalar mismatch', { type: 'publish', qos: 2 }, publish, ['qos: expected 2, got 1']],
+    ['none of: another id', { type: 'publish', packetId: new NoneOf([1, 2]) }, publish, []],
+    [
+      'none of: a listed id',
+      { type: 'publish', packetId: new NoneOf([7]) },
+      publish,
+      ['packetId: expected none of [7], got 7'],
+    ],
     ['string vs Buffer by UTF-8', { type: 'publish', payload: 'hello' }, publish, []],
     [
       'string vs Buffer mismatch',

@@ -3,6 +3,11 @@ import type { ClientEvent, PacketMatch } from './types.js';
 
 export type MatchResult = { ok: true } | { ok: false; mismatches: string[] };
 
+/** A match value that accepts any number except the listed ones (e.g. packet identifiers still in use). */
+export class NoneOf {
+  constructor(readonly values: readonly number[]) {}
+}
+
 /**
  * Partial deep match of `packet` against `match` (see PacketMatch): every key given must equal the packet's
  * value; nested objects match partially; arrays by length and element; Buffers by bytes; a string matches a
@@ -25,6 +30,11 @@ export function matchPacket(match: PacketMatch, packet: Packet): MatchResult {
 function matchValue(expected: unknown, actual: unknown, path: string, out: string[]): void {
   if (expected === undefined) {
     if (actual !== undefined) out.push(`${path}: expected absent, got ${formatValue(actual)}`);
+    return;
+  }
+  if (expected instanceof NoneOf) {
+    if (typeof actual !== 'number' || expected.values.includes(actual))
+      out.push(`${path}: expected ${formatValue(expected)}, got ${formatValue(actual)}`);
     return;
   }
   if (expected instanceof Uint8Array || (typeof expected === 'string' && actual instanceof Uint8Array)) {
@@ -90,6 +100,7 @@ export function formatValue(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (v instanceof Uint8Array) return formatBytes(v);
+  if (v instanceof NoneOf) return `none of [${v.values.join(', ')}]`;
   if (typeof v === 'string') {
     return JSON.stringify(v.length > MAX_SHOWN ? `${v.slice(0, MAX_SHOWN)}…` : v);
   }

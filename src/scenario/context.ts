@@ -32,6 +32,14 @@ export class CaseClient {
 
   /** Packet identifier of the last packet taken from the inbox that carried one (`packetId: last`). */
   lastPacketId: number | undefined;
+  /**
+   * Identifiers of the QoS 1/2 PUBLISH packets taken from the inbox whose flow this client has not completed
+   * (no PUBACK, PUBCOMP or 5.0 failure PUBREC sent yet): the broker may not use them for another message
+   * (`packetId: unused`).
+   */
+  readonly unackedIds = new Set<number>();
+  /** Session Present of the last CONNACK taken. */
+  sessionPresent = false;
 
   /** Next event: stashed ones first. */
   async take(timeoutMs: number): Promise<ClientEvent | undefined> {
@@ -50,9 +58,19 @@ export class CaseClient {
     if (e.packet.type === 'connack') {
       this.connacks++;
       if (e.packet.reasonCode === 0) this.accepted = true;
+      this.sessionPresent = e.packet.sessionPresent;
     }
+    if (e.packet.type === 'publish' && e.packet.qos > 0 && e.packet.packetId !== undefined)
+      this.unackedIds.add(e.packet.packetId);
     const id = (e.packet as { packetId?: number }).packetId;
     if (id !== undefined) this.lastPacketId = id;
+  }
+
+  /** Notes an acknowledgement this client sent: a completed flow frees the broker's packet identifier. */
+  noteSent(p: Packet): void {
+    const rc = (p as { reasonCode?: number }).reasonCode ?? 0;
+    if (p.type === 'puback' || p.type === 'pubcomp' || (p.type === 'pubrec' && rc >= 0x80))
+      this.unackedIds.delete(p.packetId);
   }
 
   /** Puts events back at the front, in order. */

@@ -169,6 +169,8 @@ export interface ExpectStep extends StepBase {
   within?: number;
   /** Packet types consumed and ignored while waiting. */
   skip?: PacketType[];
+  /** A positive control: when the expectation is not met, the case is skipped with this reason. */
+  orSkip?: string;
 }
 
 export interface WaitStep extends StepBase {

@@ -1,3 +1,4 @@
+import { NoneOf } from '../../client/match.js';
 import type { EncodeOverrides, Packet, PacketType, ProtocolVersion } from '../../codec/index.js';
 import { type Prop, S, type Schema } from '../schema.js';
 
@@ -140,12 +141,16 @@ const fieldSchemas: Record<string, Schema> = {
   qos: S.int(0, 3),
   retain: S.bool,
   dup: S.bool,
-  // `last`: the packet identifier of the last packet this client received that carried one.
+  // `last`: the packet identifier of the last packet this client received that carried one. `unused` (expect
+  // only): any identifier but those of the QoS 1/2 PUBLISH packets this client received and has not completed.
   packetId: {
     t: 'union',
-    describe: 'a packet identifier (0-65535) or "last"',
+    describe: 'a packet identifier (0-65535), "last" or "unused"',
     of: [
-      { when: (n) => (n as { value?: unknown } | null)?.value === 'last', schema: S.enum('last') },
+      {
+        when: (n) => ['last', 'unused'].includes((n as { value?: unknown } | null)?.value as string),
+        schema: S.enum('last', 'unused'),
+      },
       { when: () => true, schema: S.int(0, 65535) },
     ],
   },
@@ -269,6 +274,17 @@ export function completePacket(
 
 export function hex2(n: number): string {
   return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Replaces `packetId: unused` in an expectation with a match that accepts any identifier but those the client
+ * still holds unacknowledged (`unacked`), and `packetId: last` as resolveLast does.
+ */
+export function resolveIds<T>(fields: T, lastPacketId: number | undefined, unacked: Iterable<number>): T {
+  if (fields && typeof fields === 'object' && (fields as { packetId?: unknown }).packetId === 'unused') {
+    return { ...fields, packetId: new NoneOf([...unacked]) };
+  }
+  return resolveLast(fields, lastPacketId);
 }
 
 /** Replaces `packetId: last` with the client's last received packet identifier. */

@@ -6,7 +6,8 @@ import type { StepDefinition } from './types.js';
 /**
  * Opens a new connection for a client that connected before, with the same client identifier and CONNECT
  * options unless the step overrides them (typically `clean: false` to resume a session). A connection still
- * open is closed first (FIN, no DISCONNECT).
+ * open is closed first (FIN, no DISCONNECT). The client's last received packet identifier carries over, and
+ * when the session is resumed, so do the identifiers of the PUBLISH packets it has not acknowledged.
  */
 export const reconnectStep: StepDefinition<ReconnectStep> = {
   kind: 'reconnect',
@@ -19,6 +20,11 @@ export const reconnectStep: StepDefinition<ReconnectStep> = {
     if (!previous.raw.closed) await previous.raw.close(1000);
     const { kind: _k, as: _a, pos: _p, protocols: _pr, ...changes } = step;
     const spec: ConnectSpec = { ...previous.connectSpec, ...ctx.render(changes) };
-    await openAndConnect(ctx, step.as, spec, step.pos);
+    const client = await openAndConnect(ctx, step.as, spec, step.pos);
+    // `packetId: last` still means the last identifier this client received; a resumed session keeps the
+    // broker's unacknowledged identifiers in use (`packetId: unused`).
+    client.lastPacketId ??= previous.lastPacketId;
+    if (client.accepted && client.sessionPresent)
+      for (const id of previous.unackedIds) client.unackedIds.add(id);
   },
 };

@@ -42,8 +42,16 @@ export const sendStep: StepDefinition<SendStep> = {
     if (!step.packet) {
       throw new HarnessError('BAD_STEP', `${step.pos.file}:${step.pos.line}: send needs "packet" or "hex"`);
     }
-    const packet = completePacket(resolveLast(ctx.render(step.packet), client.lastPacketId), ctx.version);
+    const fields = ctx.render(step.packet);
+    if ((fields as { packetId?: unknown }).packetId === 'unused') {
+      throw new HarnessError(
+        'BAD_STEP',
+        `${step.pos.file}:${step.pos.line}: "packetId: unused" is for expect only`,
+      );
+    }
+    const packet = completePacket(resolveLast(fields, client.lastPacketId), ctx.version);
     if (packet.type === 'publish') checkServerLimits(ctx, client, packet);
     client.raw.send(packet, step.overrides ? { overrides: step.overrides } : {});
+    client.noteSent(packet);
   },
 };

@@ -1,7 +1,187 @@
-import type { FaultDef } from './types.js';
+import type { Packet } from '../../../src/codec/index.js';
+import type { FaultConn, FaultDef } from './types.js';
+
+type Subscribe = Extract<Packet, { type: 'subscribe' }>;
+type Unsubscribe = Extract<Packet, { type: 'unsubscribe' }>;
+
+/** Whether a filter breaks the wildcard rules (section 4.7.1) or is empty (4.7.3). */
+function invalidFilter(filter: string): boolean {
+  if (filter === '') return true;
+  const levels = filter.split('/');
+  return levels.some(
+    (l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'),
+  );
+}
+
+/** Packet ids of requests the proxy split: the broker's answer gets the codes of the dropped filters added. */
+function padAcks(conn: FaultConn): Map<number, number> {
+  let m = conn.state.get('padAcks') as Map<number, number> | undefined;
+  if (!m) {
+    m = new Map();
+    conn.state.set('padAcks', m);
+  }
+  return m;
+}
+
+/** Packet ids of requests the proxy made up itself: their acknowledgements are not the client's business. */
+function ownIds(conn: FaultConn): Set<number> {
+  let s = conn.state.get('ownIds') as Set<number> | undefined;
+  if (!s) {
+    s = new Set();
+    conn.state.set('ownIds', s);
+  }
+  return s;
+}
+
+/** Filters the client subscribed to on this connection, in order, with how many times each. */
+function subscribed(conn: FaultConn): Map<string, number> {
+  let m = conn.state.get('subscribed') as Map<string, number> | undefined;
+  if (!m) {
+    m = new Map();
+    conn.state.set('subscribed', m);
+  }
+  return m;
+}
+
+/** Topic matching as section 4.7 defines it (no $ rule: the proxy only applies it to the client's filters). */
+function matches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i === f.length - 1;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+/** Only the first filter of a SUBSCRIBE / UNSUBSCRIBE reaches the broker; the answer is padded to the count. */
+function firstFilterOnly(p: Packet, conn: FaultConn): Packet | 'raw' {
+  if (p.type === 'subscribe' && p.subscriptions.length > 1) {
+    padAcks(conn).set(p.packetId, p.subscriptions.length);
+    return { ...p, subscriptions: p.subscriptions.slice(0, 1) } satisfies Subscribe;
+  }
+  if (p.type === 'unsubscribe' && p.topics.length > 1) {
+    padAcks(conn).set(p.packetId, p.topics.length);
+    return { ...p, topics: p.topics.slice(0, 1) } satisfies Unsubscribe;
+  }
+  return 'raw';
+}
+
+function padDown(p: Packet, conn: FaultConn): Packet | 'raw' {
+  if ((p.type !== 'suback' && p.type !== 'unsuback') || p.reasonCodes === undefined) return 'raw';
+  const n = padAcks(conn).get(p.packetId);
+  if (n === undefined) return 'raw';
+  padAcks(conn).delete(p.packetId);
+  const first = p.reasonCodes[0] ?? 0;
+  return { ...p, reasonCodes: [...p.reasonCodes, ...Array(n - p.reasonCodes.length).fill(first)] };
+}
 
 /** Faults for the subscribe cases: each breaks exactly one rule (say which in `describe`). */
-export const SUBSCRIBE_FAULTS = {} as const satisfies Record<string, FaultDef>;
+export const SUBSCRIBE_FAULTS = {
+  'strip-bom': {
+    describe: 'U+FEFF is stripped from the topic names of PUBLISH packets to clients (MQTT-1.5.3-3)',
+    down: (p) =>
+      p.type === 'publish' && p.topic.includes('\uFEFF')
+        ? { ...p, topic: p.topic.replaceAll('\uFEFF', '') }
+        : 'raw',
+  },
+  'suback-reversed': {
+    describe: 'SUBACK return codes in reverse order of the filters (MQTT-3.9.3-1)',
+    down: (p) => (p.type === 'suback' ? { ...p, reasonCodes: [...p.reasonCodes].reverse() } : 'raw'),
+  },
+  'suback-reserved-codes': {
+    describe: 'SUBACK return codes get bit 6 set: 0x40, 0x41, 0x42, 0xC0, all reserved (MQTT-3.9.3-2)',
+    down: (p) => (p.type === 'suback' ? { ...p, reasonCodes: p.reasonCodes.map((c) => c | 0x40) } : 'raw'),
+  },
+  'grant-invalid-filters': {
+    describe:
+      'an invalid or empty topic filter is made valid on its way to the broker (wildcard characters become _, an empty filter `_`), so it is granted (MQTT-4.7.1-2, MQTT-4.7.3-1)',
+    up: (p) =>
+      p.type === 'subscribe' && p.subscriptions.some((s) => invalidFilter(s.topic))
+        ? {
+            ...p,
+            subscriptions: p.subscriptions.map((s) =>
+              invalidFilter(s.topic) ? { ...s, topic: s.topic.replace(/[#+]/g, '_') || '_' } : s,
+            ),
+          }
+        : 'raw',
+  },
+  'subscribe-first-filter-only': {
+    describe:
+      'only the first filter of a SUBSCRIBE takes effect; SUBACK still has a code per filter (MQTT-3.8.4-4)',
+    up: firstFilterOnly,
+    down: padDown,
+  },
+  'unsubscribe-first-filter-only': {
+    describe:
+      'only the first filter of an UNSUBSCRIBE takes effect; UNSUBACK still has a code per filter (MQTT-3.10.4-6)',
+    up: firstFilterOnly,
+    down: padDown,
+  },
+  'subscription-not-replaced': {
+    describe:
+      'a SUBSCRIBE repeating a filter adds a second subscription instead of replacing the first: messages on that topic are delivered once per SUBSCRIBE (MQTT-3.8.4-3)',
+    up: (p, conn) => {
+      if (p.type === 'subscribe') {
+        const subs = subscribed(conn);
+        for (const s of p.subscriptions) subs.set(s.topic, (subs.get(s.topic) ?? 0) + 1);
+      }
+      return 'raw';
+    },
+    down: (p, conn) => {
+      if (p.type !== 'publish' || p.retain) return 'raw';
+      const n = subscribed(conn).get(p.topic) ?? 1;
+      return n > 1 ? Array.from({ length: n }, () => p) : 'raw';
+    },
+  },
+  'unsubscribe-by-matching': {
+    describe:
+      'UNSUBSCRIBE also removes every subscription whose filter matches the given filter, or is matched by it, instead of only the identical one (MQTT-3.10.4-1)',
+    up: (p, conn) => {
+      if (p.type === 'subscribe') {
+        for (const s of p.subscriptions) subscribed(conn).set(s.topic, 1);
+        return 'raw';
+      }
+      if (p.type !== 'unsubscribe') return 'raw';
+      const extra = [...subscribed(conn).keys()].filter(
+        (f) => !p.topics.includes(f) && p.topics.some((u) => matches(u, f) || matches(f, u)),
+      );
+      if (extra.length > 0) {
+        const id = conn.nextProxyId();
+        ownIds(conn).add(id);
+        conn.toBroker(
+          conn.version === 5
+            ? { type: 'unsubscribe', packetId: id, topics: extra, properties: {} }
+            : { type: 'unsubscribe', packetId: id, topics: extra },
+        );
+      }
+      return 'raw';
+    },
+    down: (p, conn) => (p.type === 'unsuback' && ownIds(conn).delete(p.packetId) ? null : 'raw'),
+  },
+  'normalise-topics': {
+    describe:
+      'PUBLISH topic names from clients are normalised on their way to the broker: lower case, repeated `/` collapsed, trailing `/` and spaces removed (MQTT-4.7.3-4)',
+    up: (p) => {
+      if (p.type !== 'publish') return 'raw';
+      const topic = p.topic
+        .toLowerCase()
+        .replace(/\/+/g, '/')
+        .replace(/[/ ]+$/, '');
+      return topic === p.topic ? 'raw' : { ...p, topic };
+    },
+  },
+} as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
-export const SUBSCRIBE_CASE_FAULTS: Record<string, string> = {};
+export const SUBSCRIBE_CASE_FAULTS: Record<string, string> = {
+  '1.5.3/ill-formed-utf8-in-topic': 'never-close',
+  '1.5.3/ill-formed-utf8-in-client-id': 'never-close',
+  '1.5.3/null-character-in-topic': 'never-close',
+  '1.5.3/null-character-in-filter': 'never-close',
+  '1.5.3/null-character-in-client-id': 'never-close',
+  '1.5.3/bom-kept-in-topic': 'strip-bom',
+  '3.8.3/no-topic-filter': 'never-close',
+  '3.8.3/requested-qos-reserved-bits': 'never-close',
+  '3.8.3/requested-qos-3': 'never-close',
+};
