@@ -241,7 +241,11 @@ export class RawClient {
     if (note) entry.note = note;
     this.record(entry);
     this.socket.write(bytes);
+    this.lastWriteAt = entry.at;
   }
+
+  /** When the last bytes were written (ms since the epoch, as event times), or undefined before any. */
+  lastWriteAt: number | undefined;
 
   /** Adds a free-text line to the transcript (scenario steps, comments). */
   note(text: string): void {

@@ -24,6 +24,8 @@ export class CaseClient {
   connectSpec: ConnectSpec = {};
   /** 5.0: what the accepting CONNACK announced (Maximum QoS, Retain Available); 3.1.1 brokers announce nothing. */
   serverLimits: { maximumQoS?: number; retainAvailable?: number } = {};
+  /** Keep-alive in force after the CONNACK (s): the CONNECT's, or the 5.0 Server Keep Alive. */
+  keepAliveSec: number | undefined;
 
   constructor(
     readonly name: string,
@@ -138,6 +140,9 @@ export interface CaseRuntimeOptions {
 /** Quiet windows ("nothing arrives") last this many measured round trips, and at least QUIET_FLOOR_MS. */
 export const QUIET_ROUND_TRIPS = 20;
 export const QUIET_FLOOR_MS = 150;
+/** Slack on a broker's deadlines: this many measured round trips, at least TIMING_SLACK_FLOOR_MS. */
+export const TIMING_SLACK_ROUND_TRIPS = 10;
+export const TIMING_SLACK_FLOOR_MS = 250;
 
 /** What steps see while a case runs. */
 export class CaseContext {
@@ -172,6 +177,12 @@ export class CaseContext {
    * the broker should not send comes within a few round trips, so a fast broker is not waited for and a slow
    * one still gets the time it needs.
    */
+  /** Slack allowed on a deadline the broker must meet (keep-alive): timer jitter plus a few round trips. */
+  timingSlackMs(): number {
+    const rtt = Math.max(this.opts.roundTripMs ?? 0, this.slowestRoundTripMs);
+    return Math.round(Math.max(TIMING_SLACK_FLOOR_MS, TIMING_SLACK_ROUND_TRIPS * rtt));
+  }
+
   quietWindowMs(ms: number | 'auto'): number {
     if (ms !== 'auto') return ms;
     const rtt = Math.max(this.opts.roundTripMs ?? 0, this.slowestRoundTripMs);

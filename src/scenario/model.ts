@@ -154,7 +154,12 @@ export interface CloseStep extends StepBase {
 
 export type Expectation =
   | { kind: 'packet'; match: PacketMatch }
-  | { kind: 'closed' }
+  /**
+   * The connection is closed. `keepAlive`: closed because the client went silent, no sooner than the
+   * keep-alive period and no later than one and a half times it plus slack, counted from the client's last
+   * packet; the effective keep-alive is the Server Keep Alive where the 5.0 CONNACK announced one.
+   */
+  | { kind: 'closed'; keepAlive?: true }
   /** A quiet window: `ms` as written, or 'auto' (derived from the target's measured round trip). */
   | { kind: 'nothing'; ms: number | 'auto' }
   /** The first event decides which alternative applies; an alternative may be a sequence. */

@@ -9,6 +9,7 @@ import { CaseContext, type Target } from './context.js';
 import { CaseSkipped, ExpectationFailure, HarnessError } from './errors.js';
 import type { ProtocolName, ScenarioCase, Step } from './model.js';
 import { isLegacyRefusalOf5 } from './steps/connect.js';
+import { KEEP_ALIVE_CLOSE_MAX_MS } from './steps/expect.js';
 import { STEP_DEFINITIONS } from './steps/index.js';
 import { newRunId, Templater } from './template.js';
 
@@ -374,6 +375,7 @@ function caseBudget(c: ScenarioCase, steps: Step[], stepTimeoutMs: number, floor
     if (s.kind === 'wait') ms += s.ms;
     if (s.kind === 'expect') {
       if (s.within) ms += s.within;
+      if (s.expectation.kind === 'closed' && s.expectation.keepAlive) ms += KEEP_ALIVE_CLOSE_MAX_MS;
       if (s.expectation.kind === 'nothing')
         ms += s.expectation.ms === 'auto' ? stepTimeoutMs : s.expectation.ms;
     }

@@ -9,6 +9,9 @@ import { S, type Schema } from '../schema.js';
 import { hex2, overridesSchema, packetFieldsSchema, propertiesSchema, toOverrides } from './common.js';
 import type { StepDefinition } from './types.js';
 
+/** Keep-alive (s) of a CONNECT whose step sets none. */
+const DEFAULT_KEEP_ALIVE = 60;
+
 export const connectFields: Record<string, Schema> = {
   as: S.string,
   clientId: S.string,
@@ -106,7 +109,7 @@ export function buildConnect(ctx: CaseContext, spec: ConnectSpec, clientId: stri
     protocolName: spec.protocolName ?? 'MQTT',
     protocolVersion: spec.protocolLevel ?? ctx.version,
     clean: spec.clean ?? true,
-    keepAlive: spec.keepAlive ?? 60,
+    keepAlive: spec.keepAlive ?? DEFAULT_KEEP_ALIVE,
     clientId,
   };
   if (spec.will) {
@@ -147,8 +150,8 @@ function declined(ctx: CaseContext, spec: ConnectSpec, code: number): string | u
 /**
  * A 5.0 broker may announce limits in an accepting CONNACK; a case that depends on what it asked for cannot
  * judge the broker then, so it is skipped (detected from the answer, never assumed):
- * - Server Keep Alive 0 or longer than the case's explicit `keepAlive` [MQTT-3.1.2-21]: the broker need
- *   not close the client on the case's schedule;
+ * - a Server Keep Alive replaces the client's keep-alive [MQTT-3.1.2-21]: it is remembered, and a
+ *   `closed: keep-alive` expectation judges the broker by it (skipped when it is 0 or too long to wait for);
  * - Session Expiry Interval 0 where the case asked for a session that outlives the connection: the broker
  *   keeps no session, so Session Present 0 and a lost subscription are correct;
  * - Maximum QoS and Retain Available are remembered for the publish and send steps [MQTT-3.2.2-9].
@@ -165,12 +168,9 @@ function acceptedWith(
     ...(props.maximumQoS !== undefined ? { maximumQoS: props.maximumQoS } : {}),
     ...(props.retainAvailable !== undefined ? { retainAvailable: props.retainAvailable } : {}),
   };
-  const ska = props.serverKeepAlive;
-  if (spec.keepAlive !== undefined && ska !== undefined && (ska === 0 || ska > spec.keepAlive)) {
-    ctx.skip(
-      `the broker imposes Server Keep Alive ${ska} s where the case needs keep-alive ${spec.keepAlive} s (CONNACK)`,
-    );
-  }
+  // The client must use the Server Keep Alive instead of its own [MQTT-3.1.2-21]; a keep-alive expectation
+  // judges the broker by the value in force.
+  if (props.serverKeepAlive !== undefined) client.keepAliveSec = props.serverKeepAlive;
   const asked = spec.properties?.sessionExpiryInterval;
   if (asked !== undefined && asked > 0 && props.sessionExpiryInterval === 0) {
     ctx.skip('the broker keeps no session after the connection (CONNACK Session Expiry Interval 0)');
@@ -217,7 +217,10 @@ async function awaitConnack(ctx: CaseContext, client: CaseClient, spec: ConnectS
     );
   }
   const connack = got.packet as Extract<Packet, { type: 'connack' }>;
-  if (connack.reasonCode === 0) acceptedWith(ctx, client, spec, connack);
+  if (connack.reasonCode === 0) {
+    client.keepAliveSec = spec.keepAlive ?? DEFAULT_KEEP_ALIVE;
+    acceptedWith(ctx, client, spec, connack);
+  }
   if (explicit) {
     const m = matchPacket({ type: 'connack', ...explicit }, connack);
     if (!m.ok) {

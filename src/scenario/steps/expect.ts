@@ -25,7 +25,14 @@ function expectationProps(depth: number): Record<string, Schema> {
       schema: packetFieldsSchema(type, { type: S.req(S.enum(type)) }),
     })),
   };
-  props.closed = { t: 'boolean' };
+  props.closed = {
+    t: 'union',
+    describe: 'true or "keep-alive"',
+    of: [
+      { when: (n) => isScalar(n) && typeof n.value === 'string', schema: S.enum('keep-alive') },
+      { when: () => true, schema: { t: 'boolean' } },
+    ],
+  };
   props.nothing = {
     t: 'union',
     describe: 'a quiet window in ms (1 to 600000) or "auto"',
@@ -74,7 +81,8 @@ export function toExpectation(v: Record<string, unknown>): Expectation | string 
   const key = keys[0]!;
   const value = v[key];
   if (key === 'closed') {
-    return value === true ? { kind: 'closed' } : 'expect: "closed" must be true';
+    if (value === 'keep-alive') return { kind: 'closed', keepAlive: true };
+    return value === true ? { kind: 'closed' } : 'expect: "closed" must be true or "keep-alive"';
   }
   if (key === 'nothing') return { kind: 'nothing', ms: value as number | 'auto' };
   if (key === 'packet') return { kind: 'packet', match: value as PacketMatch };
@@ -158,7 +166,7 @@ export function describeExpectation(e: Expectation): string {
     case 'packet':
       return describeMatch(e.match);
     case 'closed':
-      return 'connection closed';
+      return e.keepAlive ? 'connection closed for keep-alive' : 'connection closed';
     case 'nothing':
       return e.ms === 'auto' ? 'nothing (quiet window)' : `nothing for ${e.ms} ms`;
     case 'oneOf':
@@ -179,6 +187,19 @@ function allowedBeforeClose(ctx: CaseContext, client: CaseClient, p: Packet): bo
     return client.connacks === 1 && p.reasonCode !== 0 && (ctx.version === 4 || p.reasonCode >= 0x80);
   }
   return ctx.version === 5 && p.type === 'disconnect' && client.accepted;
+}
+
+/** Keep-alive periods longer than this are not waited for (the case is skipped). */
+const MAX_KEEP_ALIVE_WAIT_S = 10;
+/** How long past the allowed time a late keep-alive close is still waited for, to say when it came. */
+const LATE_CLOSE_EXTRA_MS = 6000;
+/** The longest a `closed: keep-alive` expectation can take, slack aside (for the case's time budget). */
+export const KEEP_ALIVE_CLOSE_MAX_MS = MAX_KEEP_ALIVE_WAIT_S * 1500 + LATE_CLOSE_EXTRA_MS;
+/** A broker's timer may fire this much before the period we measure (clock granularity). */
+const TIMER_EARLY_MS = 20;
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
 }
 
 class Evaluator {
@@ -225,6 +246,7 @@ class Evaluator {
         break;
       }
       case 'closed': {
+        if (e.keepAlive) return this.keepAliveClose();
         for (;;) {
           const ev = await this.take(deadline);
           if (ev?.kind === 'closed') return;
@@ -269,6 +291,47 @@ class Evaluator {
         }
         this.fail(e, ev);
       }
+    }
+  }
+
+  /**
+   * The broker closes a silent client no sooner than the keep-alive period and within one and a half times
+   * it [MQTT-3.1.2-24 / 5.0 MQTT-3.1.2-22], counted from the client's last packet, with slack for timers and
+   * the measured round trip. A late close is still waited for (a few seconds more) so that the message says
+   * when it came.
+   */
+  private async keepAliveClose(): Promise<void> {
+    const ka = this.client.keepAliveSec;
+    if (ka === 0)
+      this.ctx.skip('keep-alive is off for this connection (keep-alive 0 or Server Keep Alive 0)');
+    if (ka === undefined || ka > MAX_KEEP_ALIVE_WAIT_S) {
+      this.ctx.skip(`the keep-alive in force (${ka ?? 'unknown'} s) is too long for this case to wait for`);
+    }
+    const raw = this.client.raw;
+    const from = raw.lastWriteAt ?? raw.now();
+    const slack = this.ctx.timingSlackMs();
+    const earliest = ka * 1000;
+    const latest = ka * 1500 + slack;
+    const rule = `keep-alive ${ka} s: closed between ${secs(earliest)} and ${secs(ka * 1500)} of silence (+${secs(slack)} slack)`;
+    const giveUp = performance.now() + (from + latest - raw.now()) + LATE_CLOSE_EXTRA_MS;
+    for (;;) {
+      const ev = await this.take(giveUp);
+      if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, this.client, ev.packet)) continue;
+      if (ev?.kind === 'closed') {
+        const after = ev.at - from;
+        if (after >= earliest - TIMER_EARLY_MS && after <= latest) return;
+        throw new ExpectationFailure(
+          `${this.client.name}: closed after ${secs(after)} of silence; the rule allows ${secs(ka * 1500)} (${rule})`,
+          rule,
+          `closed after ${secs(after)} of silence`,
+        );
+      }
+      if (ev) this.fail({ kind: 'closed', keepAlive: true }, ev);
+      throw new ExpectationFailure(
+        `${this.client.name}: still open after ${secs(raw.now() - from)} of silence; the rule allows ${secs(ka * 1500)} (${rule})`,
+        rule,
+        `connection still open after ${secs(raw.now() - from)} of silence`,
+      );
     }
   }
 

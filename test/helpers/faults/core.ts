@@ -203,7 +203,6 @@ export const CORE_CASE_FAULTS: Record<string, keyof typeof CORE_FAULTS> = {
   '3.1.0/second-connect-closes': 'never-close',
   '3.1.2/unsupported-protocol-level': 'connack-accept-all',
   '3.1.2/reserved-flag-set': 'never-close',
-  '3.1.2/keep-alive-timeout': 'never-close',
   '3.1.2/will-published-on-abrupt-close': 'no-will',
   '3.1.2/will-discarded-on-disconnect': 'will-on-disconnect',
   '3.1.2/will-retained': 'clear-retain',

@@ -21,12 +21,17 @@ export const FAULTS = {
 
 export type Fault = keyof typeof FAULTS;
 
-/** The fault that breaks the rule each case checks (the proof that the case can fail). */
-export const CASE_FAULTS: Record<string, Fault> = {
+type CaseFaults = Record<string, Fault | Fault[]>;
+
+/**
+ * The fault (or faults, one per way the rule can be broken) that makes each case fail: the proof that the
+ * case can fail.
+ */
+export const CASE_FAULTS: CaseFaults = {
   ...CORE_CASE_FAULTS,
-  ...(CONNECT_CASE_FAULTS as Record<string, Fault>),
-  ...(PUBLISH_CASE_FAULTS as Record<string, Fault>),
-  ...(SUBSCRIBE_CASE_FAULTS as Record<string, Fault>),
-  ...(MALFORMED_CASE_FAULTS as Record<string, Fault>),
-  ...(TIMING_CASE_FAULTS as Record<string, Fault>),
+  ...(CONNECT_CASE_FAULTS as CaseFaults),
+  ...(PUBLISH_CASE_FAULTS as CaseFaults),
+  ...(SUBSCRIBE_CASE_FAULTS as CaseFaults),
+  ...(MALFORMED_CASE_FAULTS as CaseFaults),
+  ...(TIMING_CASE_FAULTS as CaseFaults),
 };
