@@ -151,6 +151,7 @@ describe('statement coverage (computation)', () => {
     expect(lines[0]).toMatch(/^MQTT 3\.1\.1: 1 of 5 observable/);
     expect(lines[1]).toMatch(/^MQTT 5\.0: 1 of 5 observable/);
     expect(lines[2]).toMatch(/^MQTT 5\.0 form of shared rules: 1 of 3 cases/);
+    expect(lines[3]).toMatch(/^Not observable on the wire .*MQTT 3\.1\.1 2 of 7 server-bound, MQTT 5\.0 2 of 7/);
     expect(text).toContain(`run \`${WRITE_COMMAND}\``);
     expect(text).toMatch(
       /MQTT 3\.1\.1: 4 observable server-bound statements not yet checked\n {2}MQTT-1\.5\.3-1/,

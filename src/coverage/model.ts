@@ -215,7 +215,8 @@ export function sharedLine(s: SharedRules): string {
 
 export function unobservableLine(versions: readonly VersionCoverage[]): string {
   const parts = versions.map(
-    (v) => `${v.statements.filter((s) => s.status === 'unobservable').length} of MQTT ${v.protocol}'s`,
+    (v) =>
+      `MQTT ${v.protocol} ${v.statements.filter((s) => s.status === 'unobservable').length} of ${v.totals.serverBound} server-bound`,
   );
-  return `MQTT server-bound statements not observable on the wire: ${parts.join(', ')} (reasons in specs/statements/*.yaml)`;
+  return `Not observable on the wire (reason recorded): ${parts.join(', ')} (see specs/statements/*.yaml)`;
 }
