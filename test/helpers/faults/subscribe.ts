@@ -159,6 +159,39 @@ export const SUBSCRIBE_FAULTS = {
     },
     down: (p, conn) => (p.type === 'unsuback' && ownIds(conn).delete(p.packetId) ? null : 'raw'),
   },
+  'plus-as-hash': {
+    describe:
+      'a filter ending in `/+` also matches the parent and several levels below, as `/#` would: the proxy subscribes to that filter too (MQTT-4.7.1-3 semantics, MQTT-3.3.2-3)',
+    up: (p, conn) => {
+      if (p.type !== 'subscribe') return 'raw';
+      const extra = p.subscriptions.filter((x) => x.topic.endsWith('/+'));
+      if (extra.length > 0) {
+        const id = conn.nextProxyId();
+        ownIds(conn).add(id);
+        const subscriptions = extra.map((x) => ({ ...x, topic: `${x.topic.slice(0, -1)}#` }));
+        conn.toBroker(
+          conn.version === 5
+            ? { type: 'subscribe', packetId: id, subscriptions, properties: {} }
+            : { type: 'subscribe', packetId: id, subscriptions },
+        );
+      }
+      return 'raw';
+    },
+    down: (p, conn) => (p.type === 'suback' && ownIds(conn).delete(p.packetId) ? null : 'raw'),
+  },
+  'hash-no-parent': {
+    describe:
+      'a filter ending in `/#` does not match its parent level (MQTT-4.7.1-2 semantics, MQTT-4.5.0-1)',
+    up: (p, conn) => {
+      if (p.type === 'subscribe') for (const x of p.subscriptions) subscribed(conn).set(x.topic, 1);
+      return 'raw';
+    },
+    down: (p, conn) =>
+      p.type === 'publish' &&
+      [...subscribed(conn).keys()].some((f) => f.endsWith('/#') && matches(f.slice(0, -2), p.topic))
+        ? null
+        : 'raw',
+  },
   'normalise-topics': {
     describe:
       'PUBLISH topic names from clients are normalised on their way to the broker: lower case, repeated `/` collapsed, trailing `/` and spaces removed (MQTT-4.7.3-4)',
@@ -184,4 +217,13 @@ export const SUBSCRIBE_CASE_FAULTS: Record<string, string> = {
   '3.8.3/no-topic-filter': 'never-close',
   '3.8.3/requested-qos-reserved-bits': 'never-close',
   '3.8.3/requested-qos-3': 'never-close',
+  '3.8.4/suback-per-filter': 'suback-reversed',
+  '3.8.4/same-filter-replaces-subscription': 'subscription-not-replaced',
+  '3.8.4/several-filters-one-suback': 'subscribe-first-filter-only',
+  '3.9.3/only-allowed-return-codes': 'suback-reserved-codes',
+  '4.7.1/single-level-wildcard-positions': 'plus-as-hash',
+  '4.7.1/empty-levels': 'plus-as-hash',
+  '4.7.1/multi-level-wildcard-positions': 'hash-no-parent',
+  '4.7.1/invalid-filters-refused': 'grant-invalid-filters',
+  '4.7.1/overlapping-subscriptions-max-qos': 'qos-downgrade',
 };
