@@ -6,6 +6,7 @@ import {
   CLIENT_ONLY_REASON,
   type CoverageCase,
   type CoverageData,
+  catalogueFile,
   chapterOf,
   computeCoverage,
   docFile,
@@ -151,7 +152,9 @@ describe('statement coverage (computation)', () => {
     expect(lines[0]).toMatch(/^MQTT 3\.1\.1: 1 of 5 observable/);
     expect(lines[1]).toMatch(/^MQTT 5\.0: 1 of 5 observable/);
     expect(lines[2]).toMatch(/^MQTT 5\.0 form of shared rules: 1 of 3 cases/);
-    expect(lines[3]).toMatch(/^Not observable on the wire .*MQTT 3\.1\.1 2 of 7 server-bound, MQTT 5\.0 2 of 7/);
+    expect(lines[3]).toMatch(
+      /^Not observable on the wire .*MQTT 3\.1\.1 2 of 7 server-bound, MQTT 5\.0 2 of 7/,
+    );
     expect(text).toContain(`run \`${WRITE_COMMAND}\``);
     expect(text).toMatch(
       /MQTT 3\.1\.1: 4 observable server-bound statements not yet checked\n {2}MQTT-1\.5\.3-1/,
@@ -238,10 +241,7 @@ describe('statement coverage (the real catalogues and scenario files)', () => {
   it('records, for every statement, exactly the cases that name it', () => {
     for (const v of data.versions) {
       expect(v.stale, `MQTT ${v.protocol}: statements whose recorded cases differ; ${fix}`).toEqual([]);
-      const recorded = readFileSync(
-        new URL(`../../specs/statements/mqtt-${v.protocol}.yaml`, import.meta.url),
-        'utf8',
-      );
+      const recorded = readFileSync(catalogueFile(v.protocol), 'utf8');
       expect(recorded === recordedCatalogue(data, v.protocol), `MQTT ${v.protocol}: ${fix}`).toBe(true);
     }
   });
