@@ -11,10 +11,14 @@ import { formatConsole, formatMarkdown, loadCoverage, writeCoverage } from './in
 const USAGE = 'usage: npm run coverage [-- --write]';
 
 export function main(argv: readonly string[], out = (s: string) => process.stdout.write(s)): number {
-  const unknown = argv.filter((a) => a !== '--write');
-  if (unknown.length > 0) {
-    process.stderr.write(`unknown argument ${unknown[0]}\n${USAGE}\n`);
-    return unknown.includes('--help') || unknown.includes('-h') ? 0 : 2;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(`${USAGE}\n`);
+    return 0;
+  }
+  const unknown = argv.find((a) => a !== '--write');
+  if (unknown !== undefined) {
+    process.stderr.write(`unknown argument ${unknown}\n${USAGE}\n`);
+    return 2;
   }
   let data: ReturnType<typeof loadCoverage>;
   try {

@@ -16,15 +16,7 @@ function counts(r: CountRow): number[] {
   return [r.checked, r.observable, r.serverBound, r.total];
 }
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
-function padStart(s: string, n: number): string {
-  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
-}
-
-/** The headline lines: the hook that summarises a session greps lines with "MQTT", so they come first. */
+/** The headline lines, first in the output (summaries grep the lines that name "MQTT"). */
 export function headline(versions: readonly VersionCoverage[], shared: SharedRules): string[] {
   return [...versions.map(summaryLine), sharedLine(shared), unobservableLine(versions)];
 }
@@ -45,7 +37,7 @@ function problemLines(versions: readonly VersionCoverage[]): string[] {
 function gapLine(s: StatementCoverage): string {
   const e = s.entry;
   const infoOnly = s.cases.length > 0 ? `  (info only: ${s.cases.join(', ')})` : '';
-  return `  ${pad(e.id, 15)} ${pad(e.section, 11)} ${pad(e.binds, 9)} ${pad(e.level, 9)} ${e.topic}${infoOnly}`;
+  return `  ${e.id.padEnd(15)} ${e.section.padEnd(11)} ${e.binds.padEnd(9)} ${e.level.padEnd(9)} ${e.topic}${infoOnly}`;
 }
 
 /** What `npm run coverage` prints. */
@@ -53,11 +45,11 @@ export function formatConsole(versions: readonly VersionCoverage[], shared: Shar
   const lines = [...headline(versions, shared), ...problemLines(versions)];
   for (const v of versions) {
     lines.push('', `MQTT ${v.protocol} by chapter`);
-    lines.push(`  ${pad('chapter', 8)}${COLUMNS.map((c) => padStart(c, 14)).join('')}`);
+    lines.push(`  ${'chapter'.padEnd(8)}${COLUMNS.map((c) => c.padStart(14)).join('')}`);
     for (const r of [...v.chapters, v.totals]) {
       lines.push(
-        `  ${pad(r.chapter, 8)}${counts(r)
-          .map((n) => padStart(String(n), 14))
+        `  ${r.chapter.padEnd(8)}${counts(r)
+          .map((n) => String(n).padStart(14))
           .join('')}`,
       );
     }
