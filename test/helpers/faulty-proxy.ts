@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { encode, type Packet, StreamDecoder } from '../../src/codec/index.js';
+import { decode, encode, type Packet, StreamDecoder } from '../../src/codec/index.js';
 import { CASE_FAULTS, FAULTS, type Fault } from './faults/index.js';
 import type { FaultConn, FaultDef } from './faults/types.js';
 
@@ -34,7 +34,7 @@ export async function startFaultyProxy(
     broker.on('close', () => sockets.delete(broker));
     client.setNoDelay(true);
     broker.setNoDelay(true);
-    const up = new StreamDecoder({ protocolVersion: 4, maxPacketSize: 16 * 1024 * 1024 });
+    let up = new StreamDecoder({ protocolVersion: 4, maxPacketSize: 16 * 1024 * 1024 });
     const down = new StreamDecoder({ protocolVersion: 4, maxPacketSize: 16 * 1024 * 1024 });
     let upRaw = false;
     let downRaw = false;
@@ -63,14 +63,42 @@ export async function startFaultyProxy(
     };
     const enc = (p: Packet): Buffer => encode(p, { protocolVersion: conn.version });
 
-    client.on('data', (chunk: Buffer) => {
+    // Client bytes pushed to `up` and not yet seen as a frame: a decode error kills the decoder, and what
+    // followed the bad frame in the same chunk must not be lost.
+    let upPending = Buffer.alloc(0);
+    const fromClient = (chunk: Buffer): void => {
       if (brokerGone && keepClientOpen) return; // swallowed: the "broker" ignores everything now
-      if (upRaw) return toBrokerRaw(chunk);
+      if (upRaw) {
+        toBrokerRaw(chunk);
+        return;
+      }
+      upPending = Buffer.concat([upPending, chunk]);
       for (const ev of up.push(chunk)) {
+        upPending = upPending.subarray(ev.raw.length);
         if (!ev.ok) {
+          const replaced = def.upMalformed?.(ev.raw, conn);
+          if (replaced) {
+            // A repaired CONNECT sets the connection's version, as a decoded one does below.
+            const r = decode(replaced, { protocolVersion: conn.version });
+            if (
+              r.ok &&
+              r.packet.type === 'connect' &&
+              (r.packet.protocolVersion === 4 || r.packet.protocolVersion === 5)
+            ) {
+              conn.version = r.packet.protocolVersion;
+              down.protocolVersion = r.packet.protocolVersion;
+            }
+            toBrokerRaw(replaced);
+            // The decoder is dead after an error: go on with a fresh one from the next frame.
+            up = new StreamDecoder({ protocolVersion: conn.version, maxPacketSize: 16 * 1024 * 1024 });
+            const rest = upPending;
+            upPending = Buffer.alloc(0);
+            if (rest.length > 0) fromClient(rest);
+            return;
+          }
           upRaw = true;
-          toBrokerRaw(ev.raw);
-          continue;
+          toBrokerRaw(Buffer.concat([ev.raw, upPending]));
+          return;
         }
         const p = ev.packet;
         if (p.type === 'connect' && (p.protocolVersion === 4 || p.protocolVersion === 5)) {
@@ -90,7 +118,8 @@ export async function startFaultyProxy(
           broker.destroy();
         } else if (out) toBrokerRaw(enc(out));
       }
-    });
+    };
+    client.on('data', fromClient);
     broker.on('data', (chunk: Buffer) => {
       if (downRaw) return toClientRaw(chunk);
       for (const ev of down.push(chunk)) {

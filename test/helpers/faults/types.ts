@@ -33,6 +33,12 @@ export interface FaultDef {
   /** The rule this fault breaks, in a few words. */
   describe: string;
   up?(p: Packet, conn: FaultConn): UpResult;
+  /**
+   * Client -> broker bytes the strict decoder rejects (e.g. a CONNECT with a wrong protocol name or level,
+   * or a reserved flag set): return bytes to forward in their place and keep decoding the stream, or
+   * undefined to forward them as they are and pass the rest of the connection through untouched.
+   */
+  upMalformed?(raw: Buffer, conn: FaultConn): Buffer | undefined;
   /** May return several packets to send in place of one. */
   down?(p: Packet, conn: FaultConn): DownResult | Packet[];
   /**
