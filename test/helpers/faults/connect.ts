@@ -1,7 +1,163 @@
-import type { FaultDef } from './types.js';
+import type { Packet } from '../../../src/codec/index.js';
+import type { FaultConn, FaultDef } from './types.js';
+
+/** The body of a raw CONNECT (first byte 0x10), or undefined for anything else. */
+function connectBody(raw: Buffer): Buffer | undefined {
+  if (raw[0] !== 0x10) return undefined;
+  let i = 1;
+  while (i < raw.length && i < 5 && (raw[i]! & 0x80) !== 0) i++;
+  return raw.subarray(i + 1);
+}
+
+/** A raw CONNECT with `body`, its remaining length re-encoded. */
+function withBody(body: Buffer): Buffer {
+  const len: number[] = [];
+  let n = body.length;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    len.push(b);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([0x10, ...len]), body]);
+}
+
+/** Offset of the Connect Flags byte in a CONNECT body (after the protocol name and level). */
+function flagsOffset(body: Buffer): number {
+  return 2 + body.readUInt16BE(0) + 1;
+}
+
+/** Answers an accepting CONNACK's place: nothing to the client, and its side closed soon after. */
+function dropConnackAndClose(conn: FaultConn): null {
+  // Later packets the client pipelined after its CONNECT are already on their way to the broker.
+  setTimeout(() => conn.client.end(), 100);
+  return null;
+}
 
 /** Faults for the connect cases: each breaks exactly one rule (say which in `describe`). */
-export const CONNECT_FAULTS = {} as const satisfies Record<string, FaultDef>;
+export const CONNECT_FAULTS = {
+  'accept-wrong-protocol-name': {
+    describe: 'a CONNECT whose protocol name is not "MQTT" reaches the broker as "MQTT" (and is accepted)',
+    upMalformed: (raw) => {
+      const body = connectBody(raw);
+      if (!body || body.length < 2) return undefined;
+      const nameLen = body.readUInt16BE(0);
+      if (body.subarray(2, 2 + nameLen).toString('latin1') === 'MQTT') return undefined;
+      return withBody(Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), body.subarray(2 + nameLen)]));
+    },
+  },
+  'process-after-refusal': {
+    describe:
+      'a CONNECT with the reserved flag set is closed without CONNACK, yet what the client sent after it is processed',
+    upMalformed: (raw, conn) => {
+      const body = connectBody(raw);
+      if (!body || body.length < 8) return undefined;
+      const at = flagsOffset(body);
+      if ((body[at]! & 0x01) === 0) return undefined;
+      conn.state.set('fakeRefusal', true);
+      const fixed = Buffer.from(body);
+      fixed[at] = fixed[at]! & 0xfe;
+      return withBody(fixed);
+    },
+    down: (p, conn) =>
+      p.type === 'connack' && conn.state.get('fakeRefusal') ? dropConnackAndClose(conn) : 'raw',
+  },
+  'will-kept-after-publish': {
+    describe:
+      'the will of a client id is remembered and added to its later CONNECTs without one (never removed after it was published)',
+    up: (p, conn) => {
+      if (p.type !== 'connect' || p.clientId === '') return 'raw';
+      const wills = (conn.shared.get('wills') as Map<string, Packet> | undefined) ?? new Map();
+      conn.shared.set('wills', wills);
+      if (p.will) {
+        wills.set(p.clientId, p);
+        return 'raw';
+      }
+      const earlier = wills.get(p.clientId);
+      return earlier?.type === 'connect' && earlier.will ? { ...p, will: earlier.will } : 'raw';
+    },
+  },
+  'retained-dies-with-session': {
+    describe:
+      'when a client ends its session with DISCONNECT, the retained messages it published are cleared (as if part of its session)',
+    up: (p, conn) => {
+      if (p.type === 'publish' && p.retain) {
+        const topics = (conn.state.get('retained') as Set<string> | undefined) ?? new Set<string>();
+        conn.state.set('retained', topics);
+        topics.add(p.topic);
+      } else if (p.type === 'disconnect') {
+        for (const topic of (conn.state.get('retained') as Set<string> | undefined) ?? []) {
+          conn.toBroker({
+            type: 'publish',
+            topic,
+            payload: Buffer.alloc(0),
+            qos: 0,
+            retain: true,
+            dup: false,
+            ...(conn.version === 5 ? { properties: {} } : {}),
+          });
+        }
+      }
+      return 'raw';
+    },
+  },
+  'will-retain-forced': {
+    describe: 'Will Retain set on every will (a will sent with Will Retain 0 is stored as retained)',
+    up: (p) => (p.type === 'connect' && p.will ? { ...p, will: { ...p.will, retain: true } } : 'raw'),
+  },
+  'will-qos-0': {
+    describe: 'every will is published at QoS 0, whatever its Will QoS',
+    up: (p) => (p.type === 'connect' && p.will ? { ...p, will: { ...p.will, qos: 0 } } : 'raw'),
+  },
+  'clean-ignored': {
+    describe: 'Clean Session / Clean Start 1 reaches the broker as 0 (a previous session is resumed)',
+    up: (p) => (p.type === 'connect' && p.clean ? { ...p, clean: false } : 'raw'),
+  },
+  'connack-after-next': {
+    describe: 'the CONNACK is held back and sent after the next packet to the client',
+    down: (p, conn) => {
+      if (p.type === 'connack') {
+        conn.state.set('heldConnack', p);
+        return null;
+      }
+      const held = conn.state.get('heldConnack') as Packet | undefined;
+      if (!held) return 'raw';
+      conn.state.delete('heldConnack');
+      return [p, held];
+    },
+  },
+  'empty-client-id-shared': {
+    describe: 'a CONNECT with an empty client identifier reaches the broker with one fixed identifier',
+    up: (p) => (p.type === 'connect' && p.clientId === '' ? { ...p, clientId: 'mqttconformempty' } : 'raw'),
+  },
+  'client-id-truncated': {
+    describe:
+      'a Clean 0 CONNECT reaches the broker with the client identifier cut to 12 characters (different ids share a session)',
+    up: (p) =>
+      p.type === 'connect' && !p.clean && p.clientId.length > 12
+        ? { ...p, clientId: p.clientId.slice(0, 12) }
+        : 'raw',
+  },
+  'refuse-will-connect': {
+    describe: 'a valid CONNECT that carries a will is refused (0x02 / 0x85) and closed',
+    up: (p) => (p.type === 'connect' && p.will ? 'refuse-id' : 'raw'),
+  },
+} as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
-export const CONNECT_CASE_FAULTS: Record<string, string> = {};
+export const CONNECT_CASE_FAULTS: Record<string, string> = {
+  '3.1.2/will-published-on-protocol-violation': 'no-will',
+  '3.1.2/will-removed-after-publish': 'will-kept-after-publish',
+  '3.1.2/will-not-retained': 'will-retain-forced',
+  '3.1.2/will-qos-honoured': 'will-qos-0',
+  '3.1.2/offline-qos1-qos2-queued': 'lose-session',
+  '3.1.2/clean-discards-session': 'clean-ignored',
+  '3.1.2/retained-outlives-session': 'retained-dies-with-session',
+  '3.1.3/empty-client-id-gets-unique-id': 'empty-client-id-shared',
+  '3.1.3/client-id-keys-session': 'client-id-truncated',
+  '3.1.4/connack-accepts-valid-connect': 'refuse-will-connect',
+  '3.1.4/nothing-processed-after-refused-connect': 'process-after-refusal',
+  '3.2.0/connack-first': 'connack-after-next',
+  '3.2.2/session-present-zero-without-state': 'session-present-flip',
+  '4.1.0/session-state-spans-connections': 'lose-session',
+};
