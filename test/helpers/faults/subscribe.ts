@@ -192,6 +192,15 @@ export const SUBSCRIBE_FAULTS = {
         ? null
         : 'raw',
   },
+  'drop-pubrel-after-unsubscribe': {
+    describe:
+      'once the client has sent an UNSUBSCRIBE, PUBREL packets to it are dropped: QoS 2 deliveries already started are not completed (MQTT-3.10.4-3)',
+    up: (p, conn) => {
+      if (p.type === 'unsubscribe') conn.state.set('unsubscribed', true);
+      return 'raw';
+    },
+    down: (p, conn) => (p.type === 'pubrel' && conn.state.get('unsubscribed') ? null : 'raw'),
+  },
   'normalise-topics': {
     describe:
       'PUBLISH topic names from clients are normalised on their way to the broker: lower case, repeated `/` collapsed, trailing `/` and spaces removed (MQTT-4.7.3-4)',
@@ -221,6 +230,10 @@ export const SUBSCRIBE_CASE_FAULTS: Record<string, string> = {
   '3.8.4/same-filter-replaces-subscription': 'subscription-not-replaced',
   '3.8.4/several-filters-one-suback': 'subscribe-first-filter-only',
   '3.9.3/only-allowed-return-codes': 'suback-reserved-codes',
+  '3.10.3/no-topic-filter': 'never-close',
+  '3.10.4/filters-compared-character-by-character': 'unsubscribe-by-matching',
+  '3.10.4/several-filters-one-unsuback': 'unsubscribe-first-filter-only',
+  '3.10.4/inflight-qos2-completed-after-unsubscribe': 'drop-pubrel-after-unsubscribe',
   '4.7.1/single-level-wildcard-positions': 'plus-as-hash',
   '4.7.1/empty-levels': 'plus-as-hash',
   '4.7.1/multi-level-wildcard-positions': 'hash-no-parent',
