@@ -107,6 +107,19 @@ cases:
       - expect: { as: c, publish: { payload: four, packetId: unused } }
       - reconnect: { as: c, clean: true, properties: {} }
       - disconnect: { as: c }
+  - id: first-packet-not-connect
+    title: a first packet that is not CONNECT is closed without any packet
+    statements: [MQTT-3.12.4-1]
+    steps:
+      - connect: { as: c, firstPacket: { type: pingreq } }
+      - expect: { as: c, closed: no-packet }
+  - id: closed-no-packet-refused
+    title: closed no-packet fails on a refusing CONNACK (closed true would accept it)
+    statements: [MQTT-3.12.4-1]
+    protocols: ["3.1.1"]
+    steps:
+      - connect: { as: c, clientId: "", clean: false, connack: false }
+      - expect: { as: c, closed: no-packet }
   - id: harness-error
     title: a step on a client that was never connected
     statements: [MQTT-3.12.4-1]
@@ -156,6 +169,11 @@ describe('verdicts', () => {
       expect(r['control-not-met']?.status).toBe('skipped');
       expect(r['control-not-met']?.message).toMatch(/^no PUBACK came \(expected PUBACK \{packetId: 9\}/);
       expect(r['unused-packet-ids']?.status, r['unused-packet-ids']?.message).toBe('passed');
+      expect(r['first-packet-not-connect']?.status, r['first-packet-not-connect']?.message).toBe('passed');
+      if (protocol === '3.1.1') {
+        expect(r['closed-no-packet-refused']?.status).toBe('failed');
+        expect(r['closed-no-packet-refused']?.actual).toMatch(/^CONNACK/);
+      }
       expect(r['harness-error']?.status).toBe('error');
       expect(r['harness-error']?.message).toMatch(/no client "ghost"/);
     }

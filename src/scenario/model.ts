@@ -74,6 +74,8 @@ export interface ConnectSpec {
   protocolLevel?: number;
   protocolName?: string;
   overrides?: EncodeOverrides;
+  /** A packet sent instead of CONNECT (a connection whose first packet is not CONNECT); no CONNACK is awaited. */
+  firstPacket?: Record<string, unknown> & { type: PacketType };
   /** Partial CONNACK match; when given, a mismatch is a conformance failure. `false`: do not wait. */
   connack?: Record<string, unknown> | false;
 }
@@ -158,8 +160,9 @@ export type Expectation =
    * The connection is closed. `keepAlive`: closed because the client went silent, no sooner than the
    * keep-alive period and no later than one and a half times it plus slack, counted from the client's last
    * packet; the effective keep-alive is the Server Keep Alive where the 5.0 CONNACK announced one.
+   * `noPacket`: closed with nothing at all before it, not even a refusing CONNACK (3.1.1 [MQTT-3.1.4-1]).
    */
-  | { kind: 'closed'; keepAlive?: true }
+  | { kind: 'closed'; keepAlive?: true; noPacket?: true }
   /** A quiet window: `ms` as written, or 'auto' (derived from the target's measured round trip). */
   | { kind: 'nothing'; ms: number | 'auto' }
   /** The first event decides which alternative applies; an alternative may be a sequence. */

@@ -6,7 +6,15 @@ import type { CaseClient, CaseContext } from '../context.js';
 import { ExpectationFailure, HarnessError } from '../errors.js';
 import type { ConnectSpec, ConnectStep, SourcePos } from '../model.js';
 import { S, type Schema } from '../schema.js';
-import { hex2, overridesSchema, packetFieldsSchema, propertiesSchema, toOverrides } from './common.js';
+import {
+  completePacket,
+  hex2,
+  overridesSchema,
+  packetFieldsSchema,
+  propertiesSchema,
+  toOverrides,
+  typedPacketSchema,
+} from './common.js';
 import type { StepDefinition } from './types.js';
 
 /** Keep-alive (s) of a CONNECT whose step sets none. */
@@ -31,6 +39,7 @@ export const connectFields: Record<string, Schema> = {
   protocolLevel: S.int(0, 255),
   protocolName: S.string,
   overrides: overridesSchema,
+  firstPacket: typedPacketSchema,
   connack: {
     t: 'union',
     describe: 'false (do not wait) or a map of CONNACK fields',
@@ -87,8 +96,17 @@ export async function openAndConnect(
   const client = await ctx.open(name);
   const clientId = spec.clientId ?? ctx.render(`{client:${name}}`);
   // Remember what was used so `reconnect` repeats it (minus the one-off CONNACK expectation).
-  const { connack: _c, ...remembered } = spec;
+  const { connack: _c, firstPacket, ...remembered } = spec;
   client.connectSpec = { ...remembered, clientId };
+  if (firstPacket) {
+    // A first packet that is not CONNECT: sent in its place, and no CONNACK is waited for.
+    client.raw.note(`step connect, first packet ${firstPacket.type.toUpperCase()} (${pos.file}:${pos.line})`);
+    client.raw.send(
+      completePacket(firstPacket, ctx.version),
+      spec.overrides ? { overrides: spec.overrides } : {},
+    );
+    return client;
+  }
   const packet = buildConnect(ctx, spec, clientId);
   client.raw.note(`step connect (${pos.file}:${pos.line})`);
   client.raw.send(packet, spec.overrides ? { overrides: spec.overrides } : {});
@@ -141,9 +159,13 @@ function declined(ctx: CaseContext, spec: ConnectSpec, code: number): string | u
       return `the broker does not support will QoS ${spec.will.qos} (CONNACK 0x9B)`;
     if (code === 0x9a && spec.will?.retain)
       return 'the broker does not support retained wills (CONNACK 0x9A)';
+    if (code === 0x85 && spec.clientId === '')
+      return 'the broker does not accept an empty client identifier (CONNACK 0x85); a server may refuse it';
     return undefined;
   }
   if (code === 0x01) return 'the broker refuses MQTT 3.1.1 (CONNACK return code 0x01)';
+  if (code === 0x02 && spec.clientId === '')
+    return 'the broker does not accept an empty client identifier (CONNACK 0x02); a server may refuse it';
   return undefined;
 }
 

@@ -27,9 +27,12 @@ function expectationProps(depth: number): Record<string, Schema> {
   };
   props.closed = {
     t: 'union',
-    describe: 'true or "keep-alive"',
+    describe: 'true, "keep-alive" or "no-packet"',
     of: [
-      { when: (n) => isScalar(n) && typeof n.value === 'string', schema: S.enum('keep-alive') },
+      {
+        when: (n) => isScalar(n) && typeof n.value === 'string',
+        schema: S.enum('keep-alive', 'no-packet'),
+      },
       { when: () => true, schema: { t: 'boolean' } },
     ],
   };
@@ -82,7 +85,8 @@ export function toExpectation(v: Record<string, unknown>): Expectation | string 
   const value = v[key];
   if (key === 'closed') {
     if (value === 'keep-alive') return { kind: 'closed', keepAlive: true };
-    return value === true ? { kind: 'closed' } : 'expect: "closed" must be true or "keep-alive"';
+    if (value === 'no-packet') return { kind: 'closed', noPacket: true };
+    return value === true ? { kind: 'closed' } : 'expect: "closed" must be true, "keep-alive" or "no-packet"';
   }
   if (key === 'nothing') return { kind: 'nothing', ms: value as number | 'auto' };
   if (key === 'packet') return { kind: 'packet', match: value as PacketMatch };
@@ -166,6 +170,7 @@ export function describeExpectation(e: Expectation): string {
     case 'packet':
       return describeMatch(e.match);
     case 'closed':
+      if (e.noPacket) return 'connection closed without any packet (no CONNACK)';
       return e.keepAlive ? 'connection closed for keep-alive' : 'connection closed';
     case 'nothing':
       return e.ms === 'auto' ? 'nothing (quiet window)' : `nothing for ${e.ms} ms`;
@@ -250,7 +255,8 @@ class Evaluator {
         for (;;) {
           const ev = await this.take(deadline);
           if (ev?.kind === 'closed') return;
-          if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, this.client, ev.packet)) continue;
+          if (ev?.kind === 'packet' && !e.noPacket && allowedBeforeClose(this.ctx, this.client, ev.packet))
+            continue;
           this.fail(e, ev);
         }
       }
@@ -342,7 +348,8 @@ class Evaluator {
         return ev === undefined;
       case 'closed':
         if (ev?.kind === 'closed') return true;
-        if (ev?.kind === 'packet' && allowedBeforeClose(this.ctx, this.client, ev.packet)) return 'partial';
+        if (ev?.kind === 'packet' && !first.noPacket && allowedBeforeClose(this.ctx, this.client, ev.packet))
+          return 'partial';
         return false;
       case 'packet':
         return ev?.kind === 'packet' && matchPacket(first.match, ev.packet).ok;
