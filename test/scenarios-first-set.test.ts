@@ -174,15 +174,16 @@ describe('first scenario set', () => {
     }
   }, 30_000);
 
-  it('passes when the broker disconnects a client that publishes to a $ topic (4.7.2 allows it)', async () => {
+  it('skips, not fails, when the broker disconnects a client that publishes to a $ topic (4.7.2 allows it)', async () => {
     const proxy = await startFaultyProxy(broker, 'close-on-dollar');
     try {
+      // The positive control (a subscriber to the exact $ topic) gets nothing, so the case cannot judge.
       const subset = planned.filter((p) => p.scenario.id === '4.7.2/wildcard-skips-dollar-topics');
       const out = await runCases(subset, { target: proxy, stepTimeoutMs: 1000 });
       expect(
         out.results.map((r) => r.status),
         summary(out.results),
-      ).toEqual(['passed', 'passed']);
+      ).toEqual(['skipped', 'skipped']);
     } finally {
       await proxy.close();
     }

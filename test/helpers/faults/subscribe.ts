@@ -76,6 +76,62 @@ function padDown(p: Packet, conn: FaultConn): Packet | 'raw' {
   return { ...p, reasonCodes: [...p.reasonCodes, ...Array(n - p.reasonCodes.length).fill(first)] };
 }
 
+/** Reads a variable byte integer at `at`: [value, bytes used], or undefined when it runs past the buffer. */
+function varint(buf: Buffer, at: number): [number, number] | undefined {
+  let value = 0;
+  for (let i = 0; i < 4 && at + i < buf.length; i++) {
+    const b = buf[at + i]!;
+    value += (b & 0x7f) * 128 ** i;
+    if ((b & 0x80) === 0) return [value, i + 1];
+  }
+  return undefined;
+}
+
+function encodeVarint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/**
+ * A raw SUBSCRIBE the strict decoder refuses because a filter is empty, with each empty filter replaced by
+ * `_`; undefined for anything else.
+ */
+function fillEmptyFilters(raw: Buffer, conn: FaultConn): Buffer | undefined {
+  if (raw[0] !== 0x82) return undefined;
+  const rl = varint(raw, 1);
+  if (!rl) return undefined;
+  const start = 1 + rl[1];
+  const end = start + rl[0];
+  if (end > raw.length) return undefined;
+  let at = start + 2;
+  if (conn.version === 5) {
+    const pl = varint(raw, at);
+    if (!pl) return undefined;
+    at += pl[1] + pl[0];
+  }
+  const parts: Buffer[] = [raw.subarray(start, at)];
+  let changed = false;
+  while (at + 2 < end) {
+    const len = raw.readUInt16BE(at);
+    if (len === 0) {
+      parts.push(Buffer.from([0, 1, 0x5f]));
+      changed = true;
+    } else parts.push(raw.subarray(at, at + 2 + len));
+    at += 2 + len;
+    parts.push(raw.subarray(at, at + 1));
+    at += 1;
+  }
+  if (!changed || at !== end) return undefined;
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([0x82]), encodeVarint(body.length), body]);
+}
+
 /** Faults for the subscribe cases: each breaks exactly one rule (say which in `describe`). */
 export const SUBSCRIBE_FAULTS = {
   'strip-bom': {
@@ -105,6 +161,8 @@ export const SUBSCRIBE_FAULTS = {
             ),
           }
         : 'raw',
+    // The strict decoder refuses an empty filter outright: repair the raw bytes instead.
+    upMalformed: fillEmptyFilters,
   },
   'subscribe-first-filter-only': {
     describe:
@@ -201,6 +259,53 @@ export const SUBSCRIBE_FAULTS = {
     },
     down: (p, conn) => (p.type === 'pubrel' && conn.state.get('unsubscribed') ? null : 'raw'),
   },
+  'wildcard-matches-dollar': {
+    describe:
+      'filters starting with a wildcard also match topic names starting with $: such messages are copied to them (MQTT-4.7.2-1)',
+    up: (p, conn) => {
+      let reg = conn.shared.get('wildcardSubscribers') as Map<FaultConn, string[]> | undefined;
+      if (!reg) {
+        reg = new Map();
+        conn.shared.set('wildcardSubscribers', reg);
+      }
+      const registry = reg;
+      if (p.type === 'subscribe') {
+        const wild = p.subscriptions
+          .map((x) => x.topic)
+          .filter((f) => f.startsWith('+') || f.startsWith('#'));
+        if (wild.length > 0) {
+          registry.set(conn, [...(registry.get(conn) ?? []), ...wild]);
+          conn.client.once('close', () => registry.delete(conn));
+        }
+      }
+      if (p.type === 'publish' && p.topic.startsWith('$')) {
+        for (const [other, filters] of registry) {
+          if (filters.some((f) => matches(f, p.topic))) {
+            other.toClient({
+              type: 'publish',
+              topic: p.topic,
+              payload: p.payload,
+              qos: 0,
+              retain: false,
+              dup: false,
+              ...(other.version === 5 ? { properties: {} } : {}),
+            });
+          }
+        }
+      }
+      return 'raw';
+    },
+  },
+  'dollar-exact-only': {
+    describe:
+      'a message on a topic starting with $ reaches only subscriptions with that exact filter, not `$x/+` or `$x/#` (MQTT-4.5.0-1)',
+    up: (p, conn) => {
+      if (p.type === 'subscribe') for (const x of p.subscriptions) subscribed(conn).set(x.topic, 1);
+      return 'raw';
+    },
+    down: (p, conn) =>
+      p.type === 'publish' && p.topic.startsWith('$') && !subscribed(conn).has(p.topic) ? null : 'raw',
+  },
   'normalise-topics': {
     describe:
       'PUBLISH topic names from clients are normalised on their way to the broker: lower case, repeated `/` collapsed, trailing `/` and spaces removed (MQTT-4.7.3-4)',
@@ -234,6 +339,11 @@ export const SUBSCRIBE_CASE_FAULTS: Record<string, string> = {
   '3.10.4/filters-compared-character-by-character': 'unsubscribe-by-matching',
   '3.10.4/several-filters-one-unsuback': 'unsubscribe-first-filter-only',
   '3.10.4/inflight-qos2-completed-after-unsubscribe': 'drop-pubrel-after-unsubscribe',
+  '4.7.2/wildcard-skips-dollar-topics': 'wildcard-matches-dollar',
+  '4.7.2/dollar-filter-matches-dollar-topics': 'dollar-exact-only',
+  '4.7.3/empty-topic-name': 'never-close',
+  '4.7.3/empty-topic-filter': 'grant-invalid-filters',
+  '4.7.3/no-normalisation': 'normalise-topics',
   '4.7.1/single-level-wildcard-positions': 'plus-as-hash',
   '4.7.1/empty-levels': 'plus-as-hash',
   '4.7.1/multi-level-wildcard-positions': 'hash-no-parent',
