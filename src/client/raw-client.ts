@@ -10,6 +10,7 @@ import {
   type StreamEvent,
 } from '../codec/index.js';
 import { describeEvent, describeMatch, formatValue, matchPacket } from './match.js';
+import { OutgoingFraming } from './outgoing-framing.js';
 import { formatTranscript, parseHex, toHex } from './transcript.js';
 import type {
   ClientEvent,
@@ -242,6 +243,27 @@ export class RawClient {
     this.record(entry);
     this.socket.write(bytes);
     this.lastWriteAt = entry.at;
+    this.outgoing.push(bytes, entry.at);
+  }
+
+  private readonly outgoing = new OutgoingFraming();
+
+  /**
+   * Since when (ms since the epoch) the bytes written end inside a packet, or undefined when they end on a
+   * packet boundary. The runner uses it to find the connection a stalled broker is waiting on.
+   */
+  get incompleteSince(): number | undefined {
+    return this.closed ? undefined : this.outgoing.incompleteSince;
+  }
+
+  /**
+   * The last stretch of time (ms since the epoch) during which the bytes written ended inside a packet: from
+   * then until the connection closed, or until now while it is open. Undefined if they end on a boundary.
+   */
+  incompleteWindow(): { from: number; to: number } | undefined {
+    const from = this.outgoing.incompleteSince;
+    if (from === undefined) return undefined;
+    return { from, to: this.closedEvent?.at ?? this.now() };
   }
 
   /** When the last bytes were written (ms since the epoch, as event times), or undefined before any. */

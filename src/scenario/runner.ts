@@ -118,6 +118,42 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
      * Is the target gone? A refused TCP connection says so; otherwise one valid CONNECT tells a hung broker
      * (no answer: gone too) from a problem of the case itself. A healthy broker answers in milliseconds.
      */
+    /** Cases running now, with what the stall detection needs of them. */
+    const running = new Map<number, RunningCase>();
+    /** When each case ran and when its connections held an incomplete packet (performance.now()). */
+    const spans = new Map<number, { from: number; to: number; incomplete: Interval[] }>();
+    /** Cases whose connections were closed while looking for the one that stalled the broker. */
+    const closedWhileSearching = new Set<number>();
+    /** Cases proven to have stalled the broker: closing their connection brought it back. */
+    const stallers = new Set<number>();
+
+    /**
+     * A broker that stops answering CONNECT may be stalled rather than dead: some brokers serve nobody while
+     * one connection holds an incomplete packet. Close the connections of the running cases that hold one,
+     * oldest first, probing after each; the case after whose closing the broker answers again stalled it.
+     * Returns true when the broker answers again. Every case closed here is run again at the end.
+     */
+    const resolveStall = async (protocol: ProtocolName): Promise<boolean> => {
+      const holders = [...running.entries()]
+        .map(([index, rc]) => ({ index, rc, since: rc.incompleteSince() }))
+        .filter((h): h is { index: number; rc: RunningCase; since: number } => h.since !== undefined)
+        .sort((a, b) => a.since - b.since);
+      for (const h of holders) {
+        closedWhileSearching.add(h.index);
+        await h.rc.closeConnections();
+        const pre = await preflight(opts, protocol, Math.min(stepTimeoutMs, 2000), runId);
+        if (pre.noAnswer) continue;
+        stallers.add(h.index);
+        return true;
+      }
+      return false;
+    };
+
+    /**
+     * Is the target gone? A refused TCP connection says so; otherwise one valid CONNECT tells a hung broker
+     * (no answer: gone too, unless closing a connection that holds an incomplete packet brings it back) from
+     * a problem of the case itself. A healthy broker answers in milliseconds.
+     */
     const isDead = async (protocol: ProtocolName): Promise<boolean> => {
       if (stoppedBy === 'target-died') return true;
       // Interrupted: the cases end because of the interruption, not the target; do not probe.
@@ -126,8 +162,10 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
         const tcp = await probeTcp(opts.target, 1500);
         if (!tcp.ok) return true;
         const pre = await preflight(opts, protocol, Math.min(stepTimeoutMs, 2000), runId);
-        if (pre.noAnswer) deathReason = 'the target stopped answering CONNECT';
-        return pre.noAnswer === true;
+        if (!pre.noAnswer) return false;
+        if (await resolveStall(protocol)) return false;
+        deathReason = 'the target stopped answering CONNECT';
+        return true;
       })().finally(() => {
         deadTarget = undefined;
       });
@@ -139,21 +177,31 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       return dead;
     };
 
-    const runOne = async (i: number): Promise<void> => {
+    const runOne = async (i: number, again = false): Promise<void> => {
       const p = planned[i]!;
       const pre = verdicts.get(p.protocol)!;
       if (pre.status !== 'ok') {
         record(i, resultOf(p, pre.status, 0, pre));
         return;
       }
-      opts.onCaseStart?.(p);
+      if (!again) opts.onCaseStart?.(p);
+      const from = performance.now();
+      let incomplete: Interval[] = [];
       const r = await runCase(p, i, {
         ...opts,
         stepTimeoutMs,
         runId,
         signal: internal.signal,
         ...(pre.roundTripMs !== undefined ? { roundTripMs: pre.roundTripMs } : {}),
+        onRunning: (rc) => {
+          if (rc) running.set(i, rc);
+          else running.delete(i);
+        },
+        onIncomplete: (list) => {
+          incomplete = list;
+        },
       });
+      if (!again) spans.set(i, { from, to: performance.now(), incomplete });
       if (
         r.status !== 'passed' &&
         r.status !== 'info' &&
@@ -172,6 +220,62 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       }
       record(i, r);
     };
+
+    /**
+     * Cases whose verdict another case may have disturbed: they did not pass and ran while another case's
+     * connection held an incomplete packet long enough to stall a broker that serves one client at a time,
+     * or their connections were closed while looking for the case that stalled it. They run again, one at a
+     * time with nothing else in flight, and keep the verdict of that run, so the verdicts do not depend on
+     * the concurrency. Where the second run passes, the cases whose incomplete packets the first run
+     * overlapped are named as having stalled the broker.
+     */
+    const rerunDisturbed = async (): Promise<void> => {
+      const overlapping = (i: number): number[] => {
+        const me = spans.get(i);
+        if (!me) return [];
+        return [...spans.entries()]
+          .filter(
+            ([j, other]) =>
+              j !== i &&
+              other.incomplete.some((w) => w.to - w.from >= MIN_STALL_MS && w.from < me.to && w.to > me.from),
+          )
+          .map(([j]) => j);
+      };
+      const disturbed = planned
+        .map((_, i) => i)
+        .filter((i) => {
+          const r = results[i];
+          if (!r || !['failed', 'non-strict', 'error'].includes(r.status)) return false;
+          return closedWhileSearching.has(i) || overlapping(i).length > 0;
+        });
+      const suspects = new Map<number, Set<string>>();
+      for (const i of disturbed) {
+        if (internal.signal.aborted) return;
+        const first = results[i]!;
+        const culprits = overlapping(i);
+        await runOne(i, true);
+        const second = results[i]!;
+        if (second.status === first.status || stallers.has(i)) continue;
+        const names = [...new Set(culprits.map((j) => caseName(planned[j]!)))].join(', ');
+        const note = `${first.status} while ${names} held an incomplete packet; ${second.status} when run again alone`;
+        second.message = second.message ? `${second.message} (${note})` : note;
+        for (const j of culprits) {
+          const victims = suspects.get(j) ?? new Set<string>();
+          victims.add(caseName(planned[i]!));
+          suspects.set(j, victims);
+        }
+      }
+      for (const j of new Set([...stallers, ...suspects.keys()])) {
+        const r = results[j];
+        if (!r) continue;
+        const victims = [...(suspects.get(j) ?? [])];
+        const finding = `finding: the broker stopped serving other clients while this case's connection held an incomplete packet${
+          stallers.has(j) ? ' (a new CONNECT got no CONNACK until that connection was closed)' : ''
+        }${victims.length > 0 ? `; ${victims.join(', ')} failed meanwhile and passed when run again alone` : ''}`;
+        r.message = r.message ? `${r.message}; ${finding}` : finding;
+      }
+    };
+
     /** Runs the queue with `width` workers; stops taking cases once the run is aborted. */
     const drain = async (queue: number[], width: number): Promise<void> => {
       const worker = async (): Promise<void> => {
@@ -195,6 +299,8 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       indices.filter((i) => planned[i]!.scenario.timing),
       1,
     );
+    // Phase 3: cases another case may have disturbed (a broker stalled by an incomplete packet) run again.
+    if (!stoppedBy) await rerunDisturbed();
 
     if (stoppedBy === 'target-died') {
       // Everything that did not get to run is an error, reported at once.
@@ -256,6 +362,26 @@ function resultOf(
   if (extra.expected !== undefined) r.expected = extra.expected;
   if (extra.actual !== undefined) r.actual = extra.actual;
   return r;
+}
+
+function caseName(p: PlannedCase): string {
+  return `${p.scenario.id} (${p.protocol})`;
+}
+
+interface Interval {
+  from: number;
+  to: number;
+}
+
+/** An incomplete packet held for less than this cannot explain another case's failure. */
+const MIN_STALL_MS = 100;
+
+/** What the stall detection needs of a running case. */
+interface RunningCase {
+  /** Since when (performance.now()) one of its connections has held an incomplete packet, if one does. */
+  incompleteSince(): number | undefined;
+  /** Ends the case and closes its connections at once. */
+  closeConnections(): Promise<void>;
 }
 
 interface Preflight {
@@ -386,7 +512,16 @@ function caseBudget(c: ScenarioCase, steps: Step[], stepTimeoutMs: number, floor
 async function runCase(
   p: PlannedCase,
   index: number,
-  opts: RunOptions & { stepTimeoutMs: number; runId: string; signal: AbortSignal; roundTripMs?: number },
+  opts: RunOptions & {
+    stepTimeoutMs: number;
+    runId: string;
+    signal: AbortSignal;
+    roundTripMs?: number;
+    /** Called with the running case's handle when it starts, and with undefined when it ends. */
+    onRunning?: (rc: RunningCase | undefined) => void;
+    /** Called once the case's steps are over with when its connections held an incomplete packet. */
+    onIncomplete?: (windows: Interval[]) => void;
+  },
 ): Promise<CaseResult> {
   const c = p.scenario;
   const started = performance.now();
@@ -414,6 +549,16 @@ async function runCase(
     void ctx.closeAll();
   };
   opts.signal.addEventListener('abort', onAbort);
+  opts.onRunning?.({
+    incompleteSince: () => {
+      const times = ctx.allClients.map((c) => c.incompleteSince).filter((t): t is number => t !== undefined);
+      return times.length > 0 ? started + Math.min(...times) : undefined;
+    },
+    closeConnections: async () => {
+      caseAbort.abort();
+      await ctx.closeAll();
+    },
+  });
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -461,7 +606,14 @@ async function runCase(
   } finally {
     clearTimeout(timer);
     opts.signal.removeEventListener('abort', onAbort);
+    opts.onRunning?.(undefined);
   }
+  opts.onIncomplete?.(
+    ctx.allClients.flatMap((c) => {
+      const w = c.incompleteWindow();
+      return w ? [{ from: started + w.from, to: started + w.to }] : [];
+    }),
+  );
   await politeClose(ctx);
   const r = resultOf(p, status, performance.now() - started, extra);
   if (status !== 'passed' || opts.keepAllWireLogs) {
