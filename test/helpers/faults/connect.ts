@@ -114,10 +114,16 @@ export const CONNECT_FAULTS = {
     up: (p) => (p.type === 'connect' && p.clean ? { ...p, clean: false } : 'raw'),
   },
   'connack-after-next': {
-    describe: 'the CONNACK is held back and sent after the next packet to the client',
+    describe:
+      'the CONNACK is held back and sent after the next packet to the client (or alone after 300 ms if none comes)',
     down: (p, conn) => {
       if (p.type === 'connack') {
         conn.state.set('heldConnack', p);
+        setTimeout(() => {
+          if (conn.state.get('heldConnack') !== p) return;
+          conn.state.delete('heldConnack');
+          conn.toClient(p);
+        }, 300);
         return null;
       }
       const held = conn.state.get('heldConnack') as Packet | undefined;
@@ -160,4 +166,12 @@ export const CONNECT_CASE_FAULTS: Record<string, string> = {
   '3.2.0/connack-first': 'connack-after-next',
   '3.2.2/session-present-zero-without-state': 'session-present-flip',
   '4.1.0/session-state-spans-connections': 'lose-session',
+  '3.1.0/first-packet-not-connect': 'never-close',
+  '3.1.2/wrong-protocol-name': 'accept-wrong-protocol-name',
+  '3.1.2/will-qos-3': 'never-close',
+  '3.1.2/will-qos-without-will-flag': 'never-close',
+  '3.1.2/will-retain-without-will-flag': 'never-close',
+  '3.1.2/user-name-flag-without-user-name': 'never-close',
+  '3.1.2/password-without-user-name': 'never-close',
+  '3.1.2/will-published-on-keep-alive-expiry': 'no-will',
 };
