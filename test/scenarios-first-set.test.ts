@@ -161,6 +161,10 @@ describe('first scenario set', () => {
         '2.2.2/pubcomp-flags-not-0000',
         '2.2.2/server-flags-reserved-values',
         '4.8/puback-trailing-bytes',
+        // SUBACK order needs distinct grants; overlap needs a higher QoS; an in-flight QoS 2 delivery.
+        '3.8.4/suback-per-filter',
+        '4.7.1/overlapping-subscriptions-max-qos',
+        '3.10.4/inflight-qos2-completed-after-unsubscribe',
       ]);
       const subscribing = planned.filter((p) =>
         p.scenario.steps.some((s) => s.kind === 'subscribe' && s.filters.some((f) => f.qos > 0)),
