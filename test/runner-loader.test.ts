@@ -157,6 +157,8 @@ describe('templating and selection', () => {
     expect(a.string('{client:sub}')).not.toBe(a.string('{client:pub}'));
     expect(a.string('{client:sub}')).not.toBe(b.string('{client:sub}'));
     expect(a.value({ t: ['{protocol}'], n: 3 })).toEqual({ t: ['5.0'], n: 3 });
+    expect(a.string('{prefix}/{repeat:3:ab/}x')).toBe('mqtt-conform/abc123/5/ab/ab/ab/x');
+    expect(a.string('{repeat:65535:a}')).toHaveLength(65_535);
   });
 
   it('selects by section prefix, id glob and statement id', () => {

@@ -3,7 +3,8 @@
  * - `{prefix}`: a topic prefix unique to the run, the case and the protocol (`mqtt-conform/<run>/<case>`);
  * - `{client:name}`: a client identifier unique to the run, case, protocol and name, at most 23
  *   alphanumeric characters so that every broker must accept it [MQTT-3.1.3-5];
- * - `{protocol}`: `3.1.1` or `5.0`.
+ * - `{protocol}`: `3.1.1` or `5.0`;
+ * - `{repeat:N:text}`: `text` (no braces) N times, N up to 65535: long topics and strings without a long line.
  */
 export interface TemplateVars {
   runId: string;
@@ -12,7 +13,7 @@ export interface TemplateVars {
   protocol: string;
 }
 
-const PATTERN = /\{(prefix|protocol|client:([A-Za-z0-9_-]+))\}/g;
+const PATTERN = /\{(prefix|protocol|client:([A-Za-z0-9_-]+)|repeat:(\d{1,5}):([^{}]*))\}/g;
 
 export class Templater {
   private readonly names = new Map<string, string>();
@@ -33,7 +34,8 @@ export class Templater {
   }
 
   string(text: string): string {
-    return text.replace(PATTERN, (_m, what: string, name: string | undefined) => {
+    return text.replace(PATTERN, (_m, what: string, name?: string, times?: string, unit?: string) => {
+      if (times !== undefined) return (unit ?? '').repeat(Math.min(Number(times), 65_535));
       if (what === 'prefix') return this.prefix;
       if (what === 'protocol') return this.vars.protocol;
       return this.clientId(name!);
