@@ -74,6 +74,20 @@ export const MALFORMED_FAULTS = {
         ? null
         : 'raw',
   },
+  'non-minimal-remaining-length': {
+    describe:
+      'PUBLISH to clients has its Remaining Length encoded in one byte more than needed [MQTT-1.5.5-1]',
+    down: (p, conn) => {
+      if (p.type !== 'publish') return 'raw';
+      const raw = encode(p, { protocolVersion: conn.version });
+      const rl = readRemainingLength(raw, 1, raw.length);
+      if (!rl.ok || conn.client.destroyed) return 'raw';
+      const longer = Buffer.concat([varintBytes(rl.value), Buffer.from([0])]);
+      longer[longer.length - 2]! |= 0x80;
+      conn.client.write(Buffer.concat([raw.subarray(0, 1), longer, raw.subarray(1 + rl.size)]));
+      return null;
+    },
+  },
   'pubrel-flags-0000': {
     describe: 'PUBREL to clients carries the fixed-header flags 0000 instead of 0010 [MQTT-2.2.2-1]',
     down: (p, conn) => {
@@ -103,6 +117,7 @@ export const MALFORMED_CASE_FAULTS: Record<string, string | string[]> = {
   '2.2.2/server-flags-reserved-values': 'pubrel-flags-0000',
   '2.2.3/remaining-length-too-long': 'never-close',
   '2.2.3/remaining-length-too-short': 'never-close',
+  '2.2.3/server-remaining-length-minimal': 'non-minimal-remaining-length',
   '3.14.1/reserved-flags-will-published': ['never-close', 'malformed-disconnect-as-normal'],
   '4.8/string-length-beyond-packet': 'never-close',
   '4.8/packet-identifier-truncated': 'never-close',
