@@ -165,6 +165,22 @@ describe('first scenario set', () => {
         '3.8.4/suback-per-filter',
         '4.7.1/overlapping-subscriptions-max-qos',
         '3.10.4/inflight-qos2-completed-after-unsubscribe',
+        // QoS 1 / 2 flows: packet ids, DUP, redelivery, ordering, acknowledgements, the delivered QoS.
+        '2.3.1/server-ids-distinct-in-flight',
+        '2.3.1/server-id-held-until-pubcomp',
+        '3.3.1/dup-set-on-redelivery',
+        '3.3.1/dup-not-propagated',
+        '4.3.2/packet-id-reused-after-puback',
+        '4.3.2/delivered-at-minimum-qos',
+        '4.3.3/qos2-outbound-pubrel-only-after-pubrec',
+        '4.3.3/duplicate-before-pubrel-delivered-once',
+        '4.3.3/packet-id-reused-after-pubcomp',
+        '4.4.0/qos1-publish-resent-on-resume',
+        '4.4.0/qos2-publish-resent-on-resume',
+        '4.4.0/pubrel-resent-on-resume',
+        '4.6.0/qos1-in-order',
+        '4.6.0/qos2-in-order',
+        '4.6.0/order-kept-on-redelivery',
       ]);
       const subscribing = planned.filter((p) =>
         p.scenario.steps.some((s) => s.kind === 'subscribe' && s.filters.some((f) => f.qos > 0)),
