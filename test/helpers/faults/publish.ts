@@ -116,6 +116,16 @@ export const PUBLISH_FAULTS = {
       'every client PUBLISH reaches the broker with RETAIN 1 (RETAIN 0 messages replace the retained one)',
     up: (p) => (p.type === 'publish' && !p.retain ? { ...p, retain: true } : 'raw'),
   },
+  'first-retained-only': {
+    describe:
+      'a client gets only the first retained message on its connection; further RETAIN 1 PUBLISH are dropped',
+    down: (p, conn) => {
+      if (p.type !== 'publish' || !p.retain) return 'raw';
+      if (conn.state.get('retainedSent')) return null;
+      conn.state.set('retainedSent', true);
+      return 'raw';
+    },
+  },
   'no-redelivery': {
     describe: 'a PUBLISH the broker sends again (DUP 1) is dropped: unacknowledged messages are never resent',
     down: (p) => (p.type === 'publish' && p.dup ? null : 'raw'),
@@ -206,6 +216,7 @@ export const PUBLISH_CASE_FAULTS: Record<string, string | string[]> = {
   '2.3.1/server-ids-distinct-in-flight': 'reuse-packet-id',
   '2.3.1/server-id-held-until-pubcomp': 'reuse-packet-id',
   '3.3.1/retain-0-keeps-stored': 'retain-all',
+  '3.3.1/retained-sent-for-each-matching-topic': 'first-retained-only',
   '3.3.1/dup-set-on-redelivery': 'clear-dup',
   '3.3.1/dup-not-propagated': 'propagate-dup',
   '3.3.4/response-by-qos': 'ack-qos0',
