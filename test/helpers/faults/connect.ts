@@ -27,11 +27,13 @@ function flagsOffset(body: Buffer): number {
   return 2 + body.readUInt16BE(0) + 1;
 }
 
-/** Answers an accepting CONNACK's place: nothing to the client, and its side closed soon after. */
-function dropConnackAndClose(conn: FaultConn): null {
-  // Later packets the client pipelined after its CONNECT are already on their way to the broker.
+/**
+ * In place of an accepting CONNACK: nothing, or the refusal `refuseWith` (a 3.1.1 return code), and the client's
+ * side closed soon after. Packets the client pipelined after its CONNECT are already on their way to the broker.
+ */
+function fakeRefusal(conn: FaultConn, refuseWith: number | undefined): Packet | null {
   setTimeout(() => conn.client.end(), 100);
-  return null;
+  return refuseWith === undefined ? null : { type: 'connack', sessionPresent: false, reasonCode: refuseWith };
 }
 
 /** Faults for the connect cases: each breaks exactly one rule (say which in `describe`). */
@@ -48,19 +50,26 @@ export const CONNECT_FAULTS = {
   },
   'process-after-refusal': {
     describe:
-      'a CONNECT with the reserved flag set is closed without CONNACK, yet what the client sent after it is processed',
+      'a CONNECT with the reserved flag set or protocol level 9 is closed without CONNACK, yet what the client sent after it is processed',
     upMalformed: (raw, conn) => {
       const body = connectBody(raw);
       if (!body || body.length < 8) return undefined;
       const at = flagsOffset(body);
-      if ((body[at]! & 0x01) === 0) return undefined;
-      conn.state.set('fakeRefusal', true);
+      const level = body[at - 1];
+      if ((body[at]! & 0x01) === 0 && level !== 9) return undefined;
+      // A malformed CONNECT is closed without CONNACK; a 3.1.1 server refuses an unknown level with 0x01.
+      conn.state.set('fakeRefusal', level === 9 ? 'level' : 'flag');
       const fixed = Buffer.from(body);
       fixed[at] = fixed[at]! & 0xfe;
+      if (level === 9) fixed[at - 1] = 4;
       return withBody(fixed);
     },
-    down: (p, conn) =>
-      p.type === 'connack' && conn.state.get('fakeRefusal') ? dropConnackAndClose(conn) : 'raw',
+    down: (p, conn) => {
+      const how = conn.state.get('fakeRefusal');
+      if (p.type !== 'connack' || how === undefined) return 'raw';
+      conn.state.delete('fakeRefusal');
+      return fakeRefusal(conn, how === 'level' ? 0x01 : undefined);
+    },
   },
   'will-kept-after-publish': {
     describe:
@@ -174,4 +183,6 @@ export const CONNECT_CASE_FAULTS: Record<string, string> = {
   '3.1.2/user-name-flag-without-user-name': 'never-close',
   '3.1.2/password-without-user-name': 'never-close',
   '3.1.2/will-published-on-keep-alive-expiry': 'no-will',
+  '3.2.2/refusal-session-present-zero': 'session-present-flip',
+  '3.1.4/nothing-processed-after-refusing-connack': 'process-after-refusal',
 };
