@@ -76,6 +76,8 @@ export interface ConnectSpec {
   overrides?: EncodeOverrides;
   /** A packet sent instead of CONNECT (a connection whose first packet is not CONNECT); no CONNACK is awaited. */
   firstPacket?: Record<string, unknown> & { type: PacketType };
+  /** Raw bytes written instead of CONNECT (hex in YAML, never templated); no CONNACK is awaited. */
+  firstBytes?: Buffer;
   /** Partial CONNACK match; when given, a mismatch is a conformance failure. `false`: do not wait. */
   connack?: Record<string, unknown> | false;
 }

@@ -40,6 +40,7 @@ export const connectFields: Record<string, Schema> = {
   protocolName: S.string,
   overrides: overridesSchema,
   firstPacket: typedPacketSchema,
+  firstBytes: S.hex,
   connack: {
     t: 'union',
     describe: 'false (do not wait) or a map of CONNACK fields',
@@ -96,8 +97,14 @@ export async function openAndConnect(
   const client = await ctx.open(name);
   const clientId = spec.clientId ?? ctx.render(`{client:${name}}`);
   // Remember what was used so `reconnect` repeats it (minus the one-off CONNACK expectation).
-  const { connack: _c, firstPacket, ...remembered } = spec;
+  const { connack: _c, firstPacket, firstBytes, ...remembered } = spec;
   client.connectSpec = { ...remembered, clientId };
+  if (firstBytes) {
+    // Raw bytes in place of CONNECT (a fuzzer reproducer): written as they are, no CONNACK is waited for.
+    client.raw.note(`step connect, first bytes (${pos.file}:${pos.line})`);
+    client.raw.sendRaw(firstBytes);
+    return client;
+  }
   if (firstPacket) {
     // A first packet that is not CONNECT: sent in its place, and no CONNACK is waited for.
     client.raw.note(`step connect, first packet ${firstPacket.type.toUpperCase()} (${pos.file}:${pos.line})`);
