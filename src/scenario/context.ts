@@ -22,8 +22,18 @@ export class CaseClient {
   private nextPacketId = 1;
   /** The CONNECT options last used, for `reconnect`. */
   connectSpec: ConnectSpec = {};
-  /** 5.0: what the accepting CONNACK announced (Maximum QoS, Retain Available); 3.1.1 brokers announce nothing. */
-  serverLimits: { maximumQoS?: number; retainAvailable?: number } = {};
+  /**
+   * 5.0: what the accepting CONNACK announced (Maximum QoS, Retain Available, Topic Alias Maximum, wildcard /
+   * subscription identifier / shared subscription availability); 3.1.1 brokers announce nothing.
+   */
+  serverLimits: {
+    maximumQoS?: number;
+    retainAvailable?: number;
+    topicAliasMaximum?: number;
+    wildcardSubscriptionAvailable?: number;
+    subscriptionIdentifiersAvailable?: number;
+    sharedSubscriptionAvailable?: number;
+  } = {};
   /** Keep-alive in force after the CONNACK (s): the CONNECT's, or the 5.0 Server Keep Alive. */
   keepAliveSec: number | undefined;
 

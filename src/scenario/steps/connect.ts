@@ -183,7 +183,8 @@ function declined(ctx: CaseContext, spec: ConnectSpec, code: number): string | u
  *   `closed: keep-alive` expectation judges the broker by it (skipped when it is 0 or too long to wait for);
  * - Session Expiry Interval 0 where the case asked for a session that outlives the connection: the broker
  *   keeps no session, so Session Present 0 and a lost subscription are correct;
- * - Maximum QoS and Retain Available are remembered for the publish and send steps [MQTT-3.2.2-9].
+ * - Maximum QoS, Retain Available and Topic Alias Maximum are remembered for the publish and send steps
+ *   [MQTT-3.2.2-9]; wildcard, subscription identifier and shared subscription availability for subscribe.
  */
 function acceptedWith(
   ctx: CaseContext,
@@ -196,6 +197,17 @@ function acceptedWith(
   client.serverLimits = {
     ...(props.maximumQoS !== undefined ? { maximumQoS: props.maximumQoS } : {}),
     ...(props.retainAvailable !== undefined ? { retainAvailable: props.retainAvailable } : {}),
+    // No Topic Alias Maximum means the client may use no alias (section 3.2.2.3.8).
+    topicAliasMaximum: props.topicAliasMaximum ?? 0,
+    ...(props.wildcardSubscriptionAvailable !== undefined
+      ? { wildcardSubscriptionAvailable: props.wildcardSubscriptionAvailable }
+      : {}),
+    ...(props.subscriptionIdentifiersAvailable !== undefined
+      ? { subscriptionIdentifiersAvailable: props.subscriptionIdentifiersAvailable }
+      : {}),
+    ...(props.sharedSubscriptionAvailable !== undefined
+      ? { sharedSubscriptionAvailable: props.sharedSubscriptionAvailable }
+      : {}),
   };
   // The client must use the Server Keep Alive instead of its own [MQTT-3.1.2-21]; a keep-alive expectation
   // judges the broker by the value in force.
@@ -210,9 +222,16 @@ function acceptedWith(
 export function checkServerLimits(
   ctx: CaseContext,
   client: CaseClient,
-  p: { qos: number; retain: boolean },
+  p: { qos: number; retain: boolean; properties?: { topicAlias?: number } },
 ): void {
-  const { maximumQoS, retainAvailable } = client.serverLimits;
+  const { maximumQoS, retainAvailable, topicAliasMaximum } = client.serverLimits;
+  // Alias 0 is never valid: a case sends it on purpose [MQTT-3.3.2-8].
+  const alias = p.properties?.topicAlias;
+  if (alias !== undefined && alias > 0 && topicAliasMaximum !== undefined && alias > topicAliasMaximum) {
+    ctx.skip(
+      `the broker announced Topic Alias Maximum ${topicAliasMaximum} (CONNACK); the case uses topic alias ${alias}`,
+    );
+  }
   if (maximumQoS !== undefined && p.qos <= 2 && p.qos > maximumQoS) {
     ctx.skip(`the broker announced Maximum QoS ${maximumQoS} (CONNACK); the case publishes at QoS ${p.qos}`);
   }

@@ -1,4 +1,5 @@
 import type { Properties, QoS, SubackPacket, SubscribePacket } from '../../codec/index.js';
+import type { CaseClient, CaseContext } from '../context.js';
 import { ExpectationFailure } from '../errors.js';
 import type { SubscribeStep, SubscriptionSpec } from '../model.js';
 import { S } from '../schema.js';
@@ -75,7 +76,10 @@ export const subscribeStep: StepDefinition<SubscribeStep> = {
           : { topic: f.topic, qos: f.qos },
       ),
     };
-    if (v5) packet.properties = ctx.render(step.properties) ?? {};
+    if (v5) {
+      packet.properties = ctx.render(step.properties) ?? {};
+      checkAvailability(ctx, client.serverLimits, packet);
+    }
     client.raw.note(`step subscribe (${step.pos.file}:${step.pos.line})`);
     client.raw.send(packet);
     if (!step.ack) return;
@@ -96,3 +100,18 @@ export const subscribeStep: StepDefinition<SubscribeStep> = {
     });
   },
 };
+
+/**
+ * A 5.0 broker may announce in CONNACK that it supports no wildcard subscriptions, subscription identifiers
+ * or shared subscriptions (section 3.2.2.3); a case that needs one is skipped then.
+ */
+function checkAvailability(ctx: CaseContext, limits: CaseClient['serverLimits'], p: SubscribePacket): void {
+  if (limits.subscriptionIdentifiersAvailable === 0 && p.properties?.subscriptionIdentifier !== undefined)
+    ctx.skip('the broker announced Subscription Identifiers Available 0 (CONNACK)');
+  for (const s of p.subscriptions) {
+    if (limits.sharedSubscriptionAvailable === 0 && s.topic.startsWith('$share/'))
+      ctx.skip('the broker announced Shared Subscription Available 0 (CONNACK)');
+    if (limits.wildcardSubscriptionAvailable === 0 && /[+#]/.test(s.topic))
+      ctx.skip('the broker announced Wildcard Subscription Available 0 (CONNACK)');
+  }
+}
