@@ -4,6 +4,7 @@
  *
  *   npx tsx test/helpers/try-cases.ts [--broker reference|mosquitto|aedes] [--fault NAME]
  *       [--only SELECTOR,...] [--protocol 3.1.1|5.0] [--concurrency N] [--timeout MS] [--log]
+ *       [--specs DIR ...] (more scenario folders beside specs/, e.g. drafts kept out of the shared tree)
  */
 import { parseArgs } from 'node:util';
 import { startBroker } from '../../reference-broker/index.js';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     timeout: { type: 'string', default: '2000' },
     log: { type: 'boolean', default: false },
+    specs: { type: 'string', multiple: true },
   },
 });
 
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   if (fault && !(fault in FAULTS)) throw new Error(`unknown fault ${fault}`);
   const proxy = fault ? await startFaultyProxy(broker, fault) : undefined;
   try {
-    const files = loadScenarios([defaultSpecsDir()]);
+    const files = loadScenarios([defaultSpecsDir(), ...(values.specs ?? [])]);
     const protocols: ProtocolName[] = values.protocol ? [values.protocol as ProtocolName] : ['3.1.1', '5.0'];
     const only = splitSelectors(values.only);
     const planned = planCases(files, { protocols, ...(only.length ? { only } : {}) });
