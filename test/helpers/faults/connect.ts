@@ -1,4 +1,4 @@
-import type { Packet } from '../../../src/codec/index.js';
+import { encode, type Packet } from '../../../src/codec/index.js';
 import type { FaultConn, FaultDef } from './types.js';
 
 /** The body of a raw CONNECT (first byte 0x10), or undefined for anything else. */
@@ -153,6 +153,34 @@ export const CONNECT_FAULTS = {
         ? { ...p, clientId: p.clientId.slice(0, 12) }
         : 'raw',
   },
+  'connack-reserved-flag': {
+    describe:
+      'CONNACK with a reserved bit of its acknowledge flags set (0x02), to CONNECTs with keep-alive 43 (not to the runner probe)',
+    up: (p, conn) => {
+      if (p.type === 'connect' && p.keepAlive === 43) conn.state.set('badConnack', true);
+      return 'raw';
+    },
+    down: (p, conn) => {
+      if (p.type !== 'connack' || !conn.state.get('badConnack')) return 'raw';
+      const flags = (p.sessionPresent ? 1 : 0) | 0x02;
+      conn.client.write(encode(p, { protocolVersion: conn.version, overrides: { connackFlags: flags } }));
+      return null;
+    },
+  },
+  'refuse-long-client-id-stay-open': {
+    describe:
+      'a CONNECT with a client identifier longer than 23 characters is refused (0x02 / 0x85) and the connection stays open',
+    up: (p, conn) => {
+      if (p.type !== 'connect' || p.clientId.length <= 23) return 'raw';
+      conn.toClient({
+        type: 'connack',
+        sessionPresent: false,
+        reasonCode: conn.version === 5 ? 0x85 : 0x02,
+        properties: {},
+      });
+      return null;
+    },
+  },
   'refuse-will-connect': {
     describe: 'a valid CONNECT that carries a will is refused (0x02 / 0x85) and closed',
     up: (p) => (p.type === 'connect' && p.will ? 'refuse-id' : 'raw'),
@@ -185,4 +213,7 @@ export const CONNECT_CASE_FAULTS: Record<string, string> = {
   '3.1.2/will-published-on-keep-alive-expiry': 'no-will',
   '3.2.2/refusal-session-present-zero': 'session-present-flip',
   '3.1.4/nothing-processed-after-refusing-connack': 'process-after-refusal',
+  '3.2.2/connack-well-formed': 'connack-reserved-flag',
+  '3.2.2/empty-session-stored': 'lose-session',
+  '3.1.3/rejected-client-id-closed': 'refuse-long-client-id-stay-open',
 };
