@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Packet } from '../codec/index.js';
-import { describeEvent, describeMatch, describePacket, formatBytes, matchPacket, NoneOf } from './match.js';
+import {
+  describeEvent,
+  describeMatch,
+  describePacket,
+  formatBytes,
+  matchPacket,
+  NoneOf,
+  Presence,
+} from './match.js';
 import type { PacketMatch } from './types.js';
 
 const publish: Packet = {
@@ -143,5 +151,23 @@ describe('descriptions', () => {
         error: { code: 'INVALID_QOS', message: 'QoS 3', statement: 'MQTT-3.3.1-4' },
       }),
     ).toBe('malformed bytes INVALID_QOS [MQTT-3.3.1-4]: QoS 3');
+  });
+
+  it('Presence markers require a property to be absent or present with any value', () => {
+    const absent = { type: 'publish', properties: { contentType: new Presence(false) } } as PacketMatch;
+    const present = { type: 'publish', properties: { userProperties: new Presence(true) } } as PacketMatch;
+    expect(matchPacket(absent, publish)).toEqual({ ok: true });
+    expect(matchPacket(present, publish)).toEqual({ ok: true });
+    const noUser = { type: 'publish', properties: { userProperties: new Presence(false) } } as PacketMatch;
+    expect(matchPacket(noUser, publish)).toEqual({
+      ok: false,
+      mismatches: ['properties.userProperties: expected absent, got [["k", "v"]]'],
+    });
+    const needType = { type: 'publish', properties: { contentType: new Presence(true) } } as PacketMatch;
+    expect(matchPacket(needType, publish)).toEqual({
+      ok: false,
+      mismatches: ['properties.contentType: expected present, got absent'],
+    });
+    expect(describeMatch(needType)).toBe('PUBLISH {properties: {contentType: present}}');
   });
 });

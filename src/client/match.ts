@@ -1,6 +1,14 @@
 import type { Packet } from '../codec/index.js';
 import type { ClientEvent, PacketMatch } from './types.js';
 
+/**
+ * A match value that requires a field to be absent (`new Presence(false)`) or present with any value
+ * (`new Presence(true)`): the `absent: [...]` / `present: [...]` property lists of a scenario expectation.
+ */
+export class Presence {
+  constructor(readonly present: boolean) {}
+}
+
 export type MatchResult = { ok: true } | { ok: false; mismatches: string[] };
 
 /** A match value that accepts any number except the listed ones (e.g. packet identifiers still in use). */
@@ -30,6 +38,12 @@ export function matchPacket(match: PacketMatch, packet: Packet): MatchResult {
 function matchValue(expected: unknown, actual: unknown, path: string, out: string[]): void {
   if (expected === undefined) {
     if (actual !== undefined) out.push(`${path}: expected absent, got ${formatValue(actual)}`);
+    return;
+  }
+  if (expected instanceof Presence) {
+    if (expected.present && actual === undefined) out.push(`${path}: expected present, got absent`);
+    if (!expected.present && actual !== undefined)
+      out.push(`${path}: expected absent, got ${formatValue(actual)}`);
     return;
   }
   if (expected instanceof NoneOf) {
@@ -101,6 +115,7 @@ export function formatValue(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof Uint8Array) return formatBytes(v);
   if (v instanceof NoneOf) return `none of [${v.values.join(', ')}]`;
+  if (v instanceof Presence) return v.present ? 'present' : 'absent';
   if (typeof v === 'string') {
     return JSON.stringify(v.length > MAX_SHOWN ? `${v.slice(0, MAX_SHOWN)}…` : v);
   }

@@ -175,6 +175,14 @@ export class RawClient {
     this.decoder.protocolVersion = v;
   }
 
+  /**
+   * Refuses packets above `max` bytes from now on (the 5.0 Maximum Packet Size this client announced): a
+   * bigger one is a malformed event naming `statement`.
+   */
+  limitIncomingPacketSize(max: number, statement?: string): void {
+    this.decoder.limitPacketSize(max, statement);
+  }
+
   /** True once the connection is closed (by either side) or declared dead after malformed input. */
   get closed(): boolean {
     return this.closedEvent !== undefined;

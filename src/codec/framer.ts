@@ -20,7 +20,7 @@ export class PacketFramer {
   private size = 0;
   private dead = false;
 
-  constructor(readonly maxPacketSize: number = MAX_PACKET_SIZE) {}
+  constructor(public maxPacketSize: number = MAX_PACKET_SIZE) {}
 
   /** Bytes received but not yet framed. */
   get buffered(): number {
@@ -141,6 +141,16 @@ export class StreamDecoder {
     return this.framer.buffered;
   }
 
+  /**
+   * Lowers the size limit to what this side announced (a 5.0 Maximum Packet Size): a bigger packet is then a
+   * PACKET_TOO_LARGE error naming `statement`, the peer's rule it breaks.
+   */
+  limitPacketSize(max: number, statement?: string): void {
+    this.framer.maxPacketSize = Math.min(this.framer.maxPacketSize, max);
+    this.sizeStatement = statement;
+  }
+  private sizeStatement: string | undefined;
+
   push(chunk: Buffer): StreamEvent[] {
     const out: StreamEvent[] = [];
     if (this.dead) return out;
@@ -148,6 +158,8 @@ export class StreamDecoder {
       if (ev.kind === 'error') {
         if (ev.error.code === 'NON_MINIMAL_VARINT' && this.protocolVersion === 5)
           ev.error.statement = 'MQTT-1.5.5-1';
+        if (ev.error.code === 'PACKET_TOO_LARGE' && this.sizeStatement)
+          ev.error.statement = this.sizeStatement;
         this.dead = true;
         out.push({ ok: false, error: ev.error, raw: ev.raw });
         break;

@@ -85,6 +85,14 @@ export class CaseClient {
       this.unackedIds.delete(p.packetId);
   }
 
+  /** The next event without taking it (stashed ones first), waiting up to `timeoutMs`. */
+  async peek(timeoutMs: number): Promise<ClientEvent | undefined> {
+    if (this.stash.length > 0) return this.stash[0];
+    const e = await this.raw.next(Math.max(0, timeoutMs));
+    if (e) this.stash.unshift(e);
+    return e;
+  }
+
   /** Puts events back at the front, in order. */
   unshift(...events: ClientEvent[]): void {
     this.stash.unshift(...events);

@@ -181,6 +181,8 @@ export interface ExpectStep extends StepBase {
   skip?: PacketType[];
   /** A positive control: when the expectation is not met, the case is skipped with this reason. */
   orSkip?: string;
+  /** An answer that means the broker declines a feature: when the first event matches it, the case is skipped. */
+  skipOn?: { match: PacketMatch; reason: string };
 }
 
 export interface WaitStep extends StepBase {

@@ -1,4 +1,4 @@
-import { NoneOf } from '../../client/match.js';
+import { NoneOf, Presence } from '../../client/match.js';
 import type { EncodeOverrides, Packet, PacketType, ProtocolVersion } from '../../codec/index.js';
 import { type Prop, S, type Schema } from '../schema.js';
 
@@ -35,6 +35,29 @@ export const propertiesSchema: Schema = S.object(
   },
   'a map of 5.0 property names (section 2.2.2.2)',
 );
+
+/** Property names of `propertiesSchema`. */
+export const PROPERTY_NAMES = Object.keys((propertiesSchema as { props: Record<string, unknown> }).props);
+
+/**
+ * Expectation-only fields: `absent: [names]` requires those properties to be missing from the packet,
+ * `present: [names]` requires them with any value (e.g. an Assigned Client Identifier, whose value the case
+ * cannot know).
+ */
+export const presenceFields: Record<string, Schema> = {
+  absent: S.array(S.enum(...PROPERTY_NAMES), 1),
+  present: S.array(S.enum(...PROPERTY_NAMES), 1),
+};
+
+/** Moves `absent` / `present` of an expected packet into its `properties` as Presence markers. */
+export function applyPresence<T extends Record<string, unknown>>(fields: T): T {
+  const { absent, present, ...rest } = fields as Record<string, unknown>;
+  if (absent === undefined && present === undefined) return fields;
+  const props: Record<string, unknown> = { ...((rest.properties as Record<string, unknown>) ?? {}) };
+  for (const n of (absent as string[] | undefined) ?? []) props[n] = new Presence(false);
+  for (const n of (present as string[] | undefined) ?? []) props[n] = new Presence(true);
+  return { ...rest, properties: props } as unknown as T;
+}
 
 const intOrHex: Schema = {
   t: 'union',

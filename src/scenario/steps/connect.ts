@@ -7,10 +7,12 @@ import { ExpectationFailure, HarnessError } from '../errors.js';
 import type { ConnectSpec, ConnectStep, SourcePos } from '../model.js';
 import { S, type Schema } from '../schema.js';
 import {
+  applyPresence,
   completePacket,
   hex2,
   overridesSchema,
   packetFieldsSchema,
+  presenceFields,
   propertiesSchema,
   toOverrides,
   typedPacketSchema,
@@ -46,7 +48,7 @@ export const connectFields: Record<string, Schema> = {
     describe: 'false (do not wait) or a map of CONNACK fields',
     of: [
       { when: (n) => (n as { value?: unknown } | null)?.value === false, schema: S.bool },
-      { when: () => true, schema: packetFieldsSchema('connack') },
+      { when: () => true, schema: packetFieldsSchema('connack', presenceFields) },
     ],
   },
 };
@@ -115,6 +117,11 @@ export async function openAndConnect(
     return client;
   }
   const packet = buildConnect(ctx, spec, clientId);
+  // The server must not send this client a packet above the Maximum Packet Size it announces (5.0
+  // [MQTT-3.1.2-24]): a bigger one is a malformed event, which fails the expectation that meets it.
+  const maxSize = packet.properties?.maximumPacketSize;
+  if (ctx.version === 5 && maxSize !== undefined && maxSize > 0)
+    client.raw.limitIncomingPacketSize(maxSize, 'MQTT-3.1.2-24');
   client.raw.note(`step connect (${pos.file}:${pos.line})`);
   client.raw.send(packet, spec.overrides ? { overrides: spec.overrides } : {});
   if (spec.connack === false) return client;
@@ -245,7 +252,7 @@ async function awaitConnack(ctx: CaseContext, client: CaseClient, spec: ConnectS
   const sent = performance.now();
   const got = await client.waitFor((p) => p.type === 'connack', timeout);
   if ('packet' in got) ctx.observeRoundTrip(performance.now() - sent);
-  const explicit = spec.connack && typeof spec.connack === 'object' ? spec.connack : undefined;
+  const explicit = spec.connack && typeof spec.connack === 'object' ? applyPresence(spec.connack) : undefined;
   const expectedText = explicit
     ? describeMatch({ type: 'connack', ...explicit })
     : 'CONNACK {reasonCode: 0x00}';

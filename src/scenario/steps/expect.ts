@@ -7,7 +7,7 @@ import type { CaseClient, CaseContext } from '../context.js';
 import { ExpectationFailure } from '../errors.js';
 import type { Expectation, ExpectStep } from '../model.js';
 import { S, type Schema } from '../schema.js';
-import { PACKET_TYPES, packetFieldsSchema, resolveIds } from './common.js';
+import { applyPresence, PACKET_TYPES, packetFieldsSchema, presenceFields, resolveIds } from './common.js';
 import type { StepDefinition } from './types.js';
 
 /**
@@ -89,7 +89,7 @@ export function toExpectation(v: Record<string, unknown>): Expectation | string 
     return value === true ? { kind: 'closed' } : 'expect: "closed" must be true, "keep-alive" or "no-packet"';
   }
   if (key === 'nothing') return { kind: 'nothing', ms: value as number | 'auto' };
-  if (key === 'packet') return { kind: 'packet', match: value as PacketMatch };
+  if (key === 'packet') return { kind: 'packet', match: applyPresence(value as PacketMatch) };
   if (key === 'oneOf') {
     const options: Expectation[][] = [];
     for (const alt of value as Array<Record<string, unknown> | Array<Record<string, unknown>>>) {
@@ -113,7 +113,7 @@ export function toExpectation(v: Record<string, unknown>): Expectation | string 
     }
     return { kind: 'allOf', matches };
   }
-  return { kind: 'packet', match: { type: key as PacketType, ...(value as object) } };
+  return { kind: 'packet', match: applyPresence({ type: key as PacketType, ...(value as object) }) };
 }
 
 export const expectStep: StepDefinition<ExpectStep> = {
@@ -123,11 +123,18 @@ export const expectStep: StepDefinition<ExpectStep> = {
     within: S.int(1, 600_000),
     skip: S.array(S.enum(...PACKET_TYPES)),
     orSkip: S.string,
+    skipOn: S.object({ ...packetOnlyProps(), reason: S.req(S.string) }),
     ...expectationProps(0),
   }),
   check(v) {
     const e = toExpectation(v);
-    return typeof e === 'string' ? e : undefined;
+    if (typeof e === 'string') return e;
+    if (v.skipOn !== undefined) {
+      const { reason: _r, ...packet } = v.skipOn as Record<string, unknown>;
+      const s = toExpectation(packet);
+      if (typeof s === 'string') return s.replace('expect:', 'expect.skipOn:');
+    }
+    return undefined;
   },
   build(v, pos) {
     const expectation = toExpectation(v) as Expectation;
@@ -135,6 +142,12 @@ export const expectStep: StepDefinition<ExpectStep> = {
     if (v.within !== undefined) step.within = v.within as number;
     if (v.skip) step.skip = v.skip as PacketType[];
     if (v.orSkip !== undefined) step.orSkip = v.orSkip as string;
+    if (v.skipOn !== undefined) {
+      const { reason, ...packet } = v.skipOn as Record<string, unknown>;
+      const e = toExpectation(packet);
+      if (typeof e !== 'string' && e.kind === 'packet')
+        step.skipOn = { match: e.match, reason: reason as string };
+    }
     return step;
   },
   async run(step, ctx) {
@@ -152,6 +165,12 @@ export const expectStep: StepDefinition<ExpectStep> = {
       return e;
     };
     const deadline = performance.now() + bound;
+    if (step.skipOn) {
+      // An answer that declines the feature the case needs (e.g. CONNACK 0x8C to an authentication method).
+      const first = await client.peek(bound);
+      if (first?.kind === 'packet' && matchPacket(ctx.render(step.skipOn.match), first.packet).ok)
+        ctx.skip(`${step.skipOn.reason} (got ${describeEvent(first)})`);
+    }
     const ev = new Evaluator(ctx, client, step.skip ?? [], bound);
     try {
       await ev.run(fix(expectation), deadline);
