@@ -16,13 +16,13 @@ import type { StepDefinition } from './types.js';
  */
 function expectationProps(depth: number): Record<string, Schema> {
   const props: Record<string, Schema> = {};
-  for (const type of PACKET_TYPES) props[type] = packetFieldsSchema(type);
+  for (const type of PACKET_TYPES) props[type] = packetFieldsSchema(type, presenceFields);
   props.packet = {
     t: 'union',
     describe: 'a map with "type" and that packet\'s fields',
     of: PACKET_TYPES.map((type) => ({
       when: (n: unknown) => typeKey(n) === type,
-      schema: packetFieldsSchema(type, { type: S.req(S.enum(type)) }),
+      schema: packetFieldsSchema(type, { type: S.req(S.enum(type)), ...presenceFields }),
     })),
   };
   props.closed = {
@@ -61,7 +61,7 @@ function expectationProps(depth: number): Record<string, Schema> {
 
 function packetOnlyProps(): Record<string, Schema> {
   const props: Record<string, Schema> = {};
-  for (const type of PACKET_TYPES) props[type] = packetFieldsSchema(type);
+  for (const type of PACKET_TYPES) props[type] = packetFieldsSchema(type, presenceFields);
   return props;
 }
 

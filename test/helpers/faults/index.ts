@@ -5,6 +5,7 @@ import { PUBLISH_CASE_FAULTS, PUBLISH_FAULTS } from './publish.js';
 import { SUBSCRIBE_CASE_FAULTS, SUBSCRIBE_FAULTS } from './subscribe.js';
 import { TIMING_CASE_FAULTS, TIMING_FAULTS } from './timing.js';
 import type { FaultDef } from './types.js';
+import { V5_CONNECT_CASE_FAULTS, V5_CONNECT_FAULTS } from './v5-connect.js';
 
 /**
  * Every fault of the faulty proxy, by name. Each area keeps its own file (connect, publish, subscribe,
@@ -17,6 +18,7 @@ export const FAULTS = {
   ...SUBSCRIBE_FAULTS,
   ...MALFORMED_FAULTS,
   ...TIMING_FAULTS,
+  ...V5_CONNECT_FAULTS,
 } satisfies Record<string, FaultDef>;
 
 export type Fault = keyof typeof FAULTS;
@@ -34,4 +36,5 @@ export const CASE_FAULTS: CaseFaults = {
   ...(SUBSCRIBE_CASE_FAULTS as CaseFaults),
   ...(MALFORMED_CASE_FAULTS as CaseFaults),
   ...(TIMING_CASE_FAULTS as CaseFaults),
+  ...(V5_CONNECT_CASE_FAULTS as CaseFaults),
 };

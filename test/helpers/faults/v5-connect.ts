@@ -1,0 +1,136 @@
+import type { Packet, Properties } from '../../../src/codec/index.js';
+import type { FaultDef } from './types.js';
+
+/** A long text: enough to push any small packet past a Maximum Packet Size of 128. */
+const LONG = 'added by the faulty proxy: '.padEnd(200, '.');
+
+/** Packets that may carry a Reason String and User Properties besides CONNACK and PUBLISH. */
+const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback', 'disconnect']);
+
+/** Adds `extra` to the properties of the 5.0 packets `types` sent to the client. */
+function addProperties(types: Set<string>, extra: Properties): FaultDef['down'] {
+  return (p, conn) =>
+    conn.version === 5 && types.has(p.type)
+      ? ({
+          ...p,
+          properties: { ...((p as { properties?: Properties }).properties ?? {}), ...extra },
+        } as Packet)
+      : 'raw';
+}
+
+/** The same for accepting 5.0 CONNACKs. */
+function addToConnack(extra: Properties): FaultDef['down'] {
+  return (p, conn) =>
+    conn.version === 5 && p.type === 'connack' && p.reasonCode === 0
+      ? { ...p, properties: { ...(p.properties ?? {}), ...extra } }
+      : 'raw';
+}
+
+/** Faults for the 5.0 connection, session, CONNACK / DISCONNECT and AUTH cases: each breaks one rule. */
+export const V5_CONNECT_FAULTS = {
+  'session-expiry-raised': {
+    describe:
+      'every 5.0 CONNECT reaches the broker with a Session Expiry Interval of at least 300 s (sessions outlive what the client asked for)',
+    up: (p) =>
+      p.type === 'connect' && p.protocolVersion === 5
+        ? {
+            ...p,
+            properties: {
+              ...(p.properties ?? {}),
+              sessionExpiryInterval: Math.max(p.properties?.sessionExpiryInterval ?? 0, 300),
+            },
+          }
+        : 'raw',
+  },
+  'session-expiry-zeroed': {
+    describe:
+      'every 5.0 CONNECT reaches the broker without Session Expiry Interval (sessions end with the connection)',
+    up: (p) => {
+      if (p.type !== 'connect' || p.protocolVersion !== 5) return 'raw';
+      const { sessionExpiryInterval: _s, ...rest } = p.properties ?? {};
+      return { ...p, properties: rest };
+    },
+  },
+  'response-information-unasked': {
+    describe: 'accepting 5.0 CONNACKs carry Response Information whether or not the client asked for it',
+    down: addToConnack({ responseInformation: 'mqtt-conform/response' }),
+  },
+  'problem-information-ignored': {
+    describe:
+      'PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK carry a Reason String and a User Property even after Request Problem Information 0',
+    down: addProperties(new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback']), {
+      reasonString: 'explained by the proxy',
+      userProperties: [['why', 'proxy']],
+    }),
+  },
+  'maximum-packet-size-ignored': {
+    describe:
+      "the client's Maximum Packet Size is stripped from CONNECT (the broker sends packets of any size)",
+    up: (p) => {
+      if (p.type !== 'connect' || p.protocolVersion !== 5) return 'raw';
+      const { maximumPacketSize: _m, ...rest } = p.properties ?? {};
+      return { ...p, properties: rest };
+    },
+  },
+  'oversize-kept-for-later': {
+    describe:
+      "a PUBLISH above the client's Maximum Packet Size is withheld by the proxy and left unacknowledged (the broker keeps it in flight and resends it later)",
+    up: (p, conn) => {
+      if (p.type !== 'connect' || p.protocolVersion !== 5) return 'raw';
+      const { maximumPacketSize: max, ...rest } = p.properties ?? {};
+      if (max !== undefined) conn.state.set('max', max);
+      return { ...p, properties: rest };
+    },
+    down: (p, conn) => {
+      const max = conn.state.get('max') as number | undefined;
+      return p.type === 'publish' && max !== undefined && p.payload.length + p.topic.length > max
+        ? null
+        : 'raw';
+    },
+  },
+  'connack-oversize-reason-string': {
+    describe:
+      "accepting 5.0 CONNACKs get a 200-byte Reason String, whatever the client's Maximum Packet Size",
+    down: addToConnack({ reasonString: LONG }),
+  },
+  'connack-oversize-user-property': {
+    describe:
+      "accepting 5.0 CONNACKs get a 200-byte User Property, whatever the client's Maximum Packet Size",
+    down: addToConnack({ userProperties: [['note', LONG]] }),
+  },
+  'acks-oversize-reason-string': {
+    describe:
+      "5.0 acknowledgements and DISCONNECT get a 200-byte Reason String, whatever the client's Maximum Packet Size",
+    down: addProperties(ACKS, { reasonString: LONG }),
+  },
+  'acks-oversize-user-property': {
+    describe:
+      "5.0 acknowledgements and DISCONNECT get a 200-byte User Property, whatever the client's Maximum Packet Size",
+    down: addProperties(ACKS, { userProperties: [['note', LONG]] }),
+  },
+  'assigned-client-id-withheld': {
+    describe: 'the Assigned Client Identifier is stripped from 5.0 CONNACKs',
+    down: (p) => {
+      if (p.type !== 'connack' || p.properties?.assignedClientIdentifier === undefined) return 'raw';
+      const { assignedClientIdentifier: _a, ...rest } = p.properties;
+      return { ...p, properties: rest };
+    },
+  },
+} as const satisfies Record<string, FaultDef>;
+
+/** Case id -> the fault (of any area) that makes it fail. */
+export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
+  '3.1.2.11/session-expiry-zero-ends-session': 'session-expiry-raised',
+  '3.1.2.11/session-expiry-max-keeps-session': 'session-expiry-zeroed',
+  '3.1.2.11/session-expires-while-offline': 'session-expiry-raised',
+  '3.1.2.11/response-information-only-on-request': 'response-information-unasked',
+  '3.1.2.11/problem-information-suppressed': 'problem-information-ignored',
+  '3.1.2.11/maximum-packet-size-respected': 'maximum-packet-size-ignored',
+  '3.1.2.11/oversize-message-completed': 'oversize-kept-for-later',
+  '3.1.2.11/connack-fits-maximum-packet-size': [
+    'connack-oversize-reason-string',
+    'connack-oversize-user-property',
+  ],
+  '3.1.2.11/acks-fit-maximum-packet-size': ['acks-oversize-reason-string', 'acks-oversize-user-property'],
+  '3.1.2.11/assigned-client-identifier': 'assigned-client-id-withheld',
+};
