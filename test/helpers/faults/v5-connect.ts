@@ -116,6 +116,31 @@ export const V5_CONNECT_FAULTS = {
       return { ...p, properties: rest };
     },
   },
+  'qos-refused-in-suback': {
+    describe:
+      'SUBACK refuses (0x80) every filter granted QoS 1 or 2 (a server that refuses QoS it does not support)',
+    down: (p) =>
+      p.type === 'suback'
+        ? { ...p, reasonCodes: p.reasonCodes.map((c) => (c === 1 || c === 2 ? 0x80 : c)) }
+        : 'raw',
+  },
+  'qos2-refused-unannounced': {
+    describe:
+      'a QoS 2 PUBLISH from a 5.0 client is answered with DISCONNECT 0x9B (QoS not supported) and closed, although CONNACK announced no Maximum QoS',
+    up: (p, conn) => {
+      if (conn.version !== 5 || p.type !== 'publish' || p.qos !== 2) return 'raw';
+      conn.toClient({ type: 'disconnect', reasonCode: 0x9b, properties: {} });
+      setTimeout(() => {
+        conn.client.end();
+        conn.broker.destroy();
+      }, 20);
+      return null;
+    },
+  },
+  'retain-unavailable-announced': {
+    describe: 'accepting 5.0 CONNACKs announce Retain Available 0 (also to a CONNECT with a retained will)',
+    down: addToConnack({ retainAvailable: 0 }),
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
@@ -133,4 +158,10 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   ],
   '3.1.2.11/acks-fit-maximum-packet-size': ['acks-oversize-reason-string', 'acks-oversize-user-property'],
   '3.1.2.11/assigned-client-identifier': 'assigned-client-id-withheld',
+  '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
+  '3.2.2.3/qos-supported-unless-announced': 'qos2-refused-unannounced',
+  '3.2.2.3/will-qos-within-maximum': 'maximum-qos-1',
+  '3.2.2.3/will-qos-refusal-code': 'refuse-will-connect',
+  '3.2.2.3/will-retain-within-retain-available': 'retain-unavailable-announced',
+  '3.2.2.3/will-retain-refusal-code': 'refuse-will-connect',
 };
