@@ -178,6 +178,12 @@ describe('first scenario set', () => {
         '4.6.0/qos1-in-order',
         '4.6.0/qos2-in-order',
         '4.6.0/order-kept-on-redelivery',
+        // 5.0: offline queueing for expiry, Receive Maximum counts QoS 1/2 deliveries only.
+        '3.3.2.3/expired-message-not-delivered',
+        '3.3.2.3/forwarded-expiry-reduced',
+        '4.9/receive-maximum-respected',
+        '4.9/receive-maximum-qos2',
+        '4.9/non-publish-packets-at-zero-quota',
         // Sessions queue QoS 1 / 2 messages only; a will published at its QoS 2.
         '3.1.2/offline-qos1-qos2-queued',
         '3.1.2/will-qos-honoured',

@@ -6,6 +6,7 @@ import { SUBSCRIBE_CASE_FAULTS, SUBSCRIBE_FAULTS } from './subscribe.js';
 import { TIMING_CASE_FAULTS, TIMING_FAULTS } from './timing.js';
 import type { FaultDef } from './types.js';
 import { V5_CONNECT_CASE_FAULTS, V5_CONNECT_FAULTS } from './v5-connect.js';
+import { V5_PUBLISH_CASE_FAULTS, V5_PUBLISH_FAULTS } from './v5-publish.js';
 
 /**
  * Every fault of the faulty proxy, by name. Each area keeps its own file (connect, publish, subscribe,
@@ -19,6 +20,7 @@ export const FAULTS = {
   ...MALFORMED_FAULTS,
   ...TIMING_FAULTS,
   ...V5_CONNECT_FAULTS,
+  ...V5_PUBLISH_FAULTS,
 } satisfies Record<string, FaultDef>;
 
 export type Fault = keyof typeof FAULTS;
@@ -37,4 +39,5 @@ export const CASE_FAULTS: CaseFaults = {
   ...(MALFORMED_CASE_FAULTS as CaseFaults),
   ...(TIMING_CASE_FAULTS as CaseFaults),
   ...(V5_CONNECT_CASE_FAULTS as CaseFaults),
+  ...(V5_PUBLISH_CASE_FAULTS as CaseFaults),
 };
