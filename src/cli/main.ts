@@ -19,6 +19,7 @@ import { defaultSpecsDir, packageVersion } from '../scenario/paths.js';
 import { defaultConcurrency, runCases } from '../scenario/runner.js';
 import { planCases, splitSelectors, unmatchedSelectors } from '../scenario/select.js';
 import { runBrokerCommand } from './broker-command.js';
+import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
@@ -203,6 +204,8 @@ function parse(argv: string[]) {
 export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise<number> {
   const io: CliIo = { ...processIo(), ...ioOverride };
   if (argv[0] === 'broker') return runBrokerCommand(argv.slice(1), io);
+  if (argv[0] === 'fuzz') return runFuzzCommand(argv.slice(1), io);
+  if (argv[0] === 'replay') return runReplayCommand(argv.slice(1), io);
   let opts: Options | 'help' | 'version';
   try {
     opts = parseOptions(argv, io);
