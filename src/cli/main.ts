@@ -19,8 +19,8 @@ import { defaultSpecsDir, packageVersion } from '../scenario/paths.js';
 import { defaultConcurrency, runCases } from '../scenario/runner.js';
 import { planCases, splitSelectors, unmatchedSelectors } from '../scenario/select.js';
 import { runBrokerCommand } from './broker-command.js';
-import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
 import { parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
 
