@@ -251,4 +251,42 @@ describe('verdicts', () => {
       await new Promise<void>((r) => silent.close(() => r()));
     }
   });
+
+  it('runs each timing case once, silent ones and those with a schedule of their own', async () => {
+    const timing = planCases(
+      [
+        loadScenarioFile(
+          'timing.yaml',
+          `
+section: "3.12.4"
+title: timing fixtures
+cases:
+  - id: silent
+    title: waits in silence
+    statements: [MQTT-3.12.4-1]
+    timing: true
+    steps:
+      - connect: { as: c }
+      - expect: { as: c, nothing: 50 }
+  - id: scheduled
+    title: has a wait step
+    statements: [MQTT-3.12.4-1]
+    timing: true
+    steps:
+      - connect: { as: c }
+      - wait: { ms: 50 }
+`,
+        ),
+      ],
+      { protocols: ['3.1.1'] },
+    );
+    const done: string[] = [];
+    const out = await runCases(timing, {
+      target: broker,
+      stepTimeoutMs: 1000,
+      onCaseDone: (r) => done.push(r.id),
+    });
+    expect(out.results.map((r) => r.status)).toEqual(['passed', 'passed']);
+    expect(done.sort()).toEqual(['3.12.4/scheduled', '3.12.4/silent']);
+  });
 });

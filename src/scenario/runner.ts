@@ -299,7 +299,8 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     );
     const timing = indices.filter((i) => planned[i]!.scenario.timing);
     const silent = timing.filter((i) => waitsInSilence(planned[i]!.scenario));
-    await drain(silent, concurrency);
+    // drain() consumes its queue: give it a copy, or the silent cases would run a second time below.
+    await drain([...silent], concurrency);
     await drain(
       timing.filter((i) => !silent.includes(i)),
       concurrency,
