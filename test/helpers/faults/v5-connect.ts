@@ -141,6 +141,31 @@ export const V5_CONNECT_FAULTS = {
     describe: 'accepting 5.0 CONNACKs announce Retain Available 0 (also to a CONNECT with a retained will)',
     down: addToConnack({ retainAvailable: 0 }),
   },
+  'will-delay-dropped': {
+    describe:
+      'the Will Delay Interval is stripped from 5.0 wills (the will is published as soon as the connection is lost)',
+    up: (p) => {
+      if (p.type !== 'connect' || !p.will?.properties?.willDelayInterval) return 'raw';
+      const { willDelayInterval: _d, ...rest } = p.will.properties;
+      return { ...p, will: { ...p.will, properties: rest } };
+    },
+  },
+  'will-user-properties-reversed': {
+    describe: 'the User Properties of a 5.0 will reach the broker in reverse order',
+    up: (p) =>
+      p.type === 'connect' && p.will?.properties?.userProperties
+        ? {
+            ...p,
+            will: {
+              ...p.will,
+              properties: {
+                ...p.will.properties,
+                userProperties: [...p.will.properties.userProperties].reverse(),
+              },
+            },
+          }
+        : 'raw',
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
@@ -158,6 +183,10 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   ],
   '3.1.2.11/acks-fit-maximum-packet-size': ['acks-oversize-reason-string', 'acks-oversize-user-property'],
   '3.1.2.11/assigned-client-identifier': 'assigned-client-id-withheld',
+  '3.1.3.2/will-delay-honoured': 'will-delay-dropped',
+  '3.1.3.2/will-withheld-on-reconnect': 'will-delay-dropped',
+  '3.1.3.2/will-at-session-end': 'session-expiry-raised',
+  '3.1.3.2/will-user-properties-in-order': 'will-user-properties-reversed',
   '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
   '3.2.2.3/qos-supported-unless-announced': 'qos2-refused-unannounced',
   '3.2.2.3/will-qos-within-maximum': 'maximum-qos-1',
