@@ -166,6 +166,27 @@ export const V5_CONNECT_FAULTS = {
           }
         : 'raw',
   },
+  'disconnect-expiry-ignored': {
+    describe:
+      'the Session Expiry Interval of a client DISCONNECT is stripped (the CONNECT value stays in force)',
+    up: (p) => {
+      if (p.type !== 'disconnect' || p.properties?.sessionExpiryInterval === undefined) return 'raw';
+      const { sessionExpiryInterval: _s, ...rest } = p.properties;
+      return { ...p, properties: rest };
+    },
+  },
+  'zero-expiry-made-one': {
+    describe:
+      'a 5.0 CONNECT without Session Expiry Interval reaches the broker with 1 s (so a DISCONNECT may then raise it)',
+    up: (p) =>
+      p.type === 'connect' && p.protocolVersion === 5 && !p.properties?.sessionExpiryInterval
+        ? { ...p, properties: { ...(p.properties ?? {}), sessionExpiryInterval: 1 } }
+        : 'raw',
+  },
+  'server-disconnect-session-expiry': {
+    describe: 'DISCONNECT packets from the broker carry a Session Expiry Interval',
+    down: addProperties(new Set(['disconnect']), { sessionExpiryInterval: 60 }),
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
@@ -187,6 +208,9 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   '3.1.3.2/will-withheld-on-reconnect': 'will-delay-dropped',
   '3.1.3.2/will-at-session-end': 'session-expiry-raised',
   '3.1.3.2/will-user-properties-in-order': 'will-user-properties-reversed',
+  '3.14.2/disconnect-lowers-session-expiry': 'disconnect-expiry-ignored',
+  '3.14.2/disconnect-cannot-raise-zero-expiry': 'zero-expiry-made-one',
+  '3.14.2/server-disconnect-well-formed': ['server-disconnect-session-expiry', 'never-close'],
   '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
   '3.2.2.3/qos-supported-unless-announced': 'qos2-refused-unannounced',
   '3.2.2.3/will-qos-within-maximum': 'maximum-qos-1',
