@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +8,7 @@ import {
   startBroker,
 } from '../reference-broker/index.js';
 import { TestClient } from '../reference-broker/testing/test-client.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 let broker: RunningBroker;
 let dir: string;
@@ -28,7 +28,7 @@ limits:
 `;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'broker-acl-'));
+  dir = tempDir('broker-acl-');
   const file = join(dir, 'broker.yaml');
   writeFileSync(file, CONFIG);
   broker = await startBroker({ config: loadBrokerConfig(file) });

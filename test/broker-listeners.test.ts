@@ -1,18 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningReferenceBroker, startBroker } from '../reference-broker/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 let broker: RunningReferenceBroker;
 const port = (type: string) => broker.listeners.find((l) => l.type === type)!.port;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'broker-tls-'));
+  const dir = tempDir('broker-tls-');
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync(

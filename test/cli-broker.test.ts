@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../src/cli/main.js';
 import { RawClient } from '../src/client/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /** `mqtt-conform broker`: starts the reference broker in the foreground until a signal. */
 function io(): {
@@ -77,7 +77,7 @@ describe('mqtt-conform broker', () => {
   });
 
   it('applies a config file: a user without the right password is refused', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mc-broker-'));
+    const dir = tempDir('mc-broker-');
     const file = join(dir, 'broker.yaml');
     writeFileSync(file, 'allowAnonymous: false\nusers:\n  - username: alice\n    password: secret\n');
     const t = io();

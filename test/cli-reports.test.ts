@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
@@ -8,6 +7,7 @@ import { main } from '../src/cli/main.js';
 import { packageRoot } from '../src/scenario/paths.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { MOSQUITTO_MISSING, mosquittoAvailable, startMosquitto } from './helpers/mosquitto.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /** The JSON and JUnit reports: exact JSON shape, JUnit structure, and both written on signals and target death. */
 let broker: { host: string; port: number; close(): Promise<void> };
@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 async function cli(args: string[]): Promise<{ code: number; dir: string; out: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'mc-rep-'));
+  const dir = tempDir('mc-rep-');
   let out = '';
   const code = await main([...args, '--reports', dir], {
     stdout: (t) => {
@@ -214,11 +214,14 @@ function validateJunit(node: XmlNode, path = node.name): void {
   }
 }
 
+/** Two cases of section 4.3.2, named so that cases added to the section later do not change the counts. */
+const QOS1_CASES = '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery';
+
 describe('reports', () => {
   it('JSON report has exactly the documented shape', async () => {
     const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
     try {
-      const r = await cli([`127.0.0.1:${proxy.port}`, '--only', '4.3.2,3.12.4', '--timeout', '500']);
+      const r = await cli([`127.0.0.1:${proxy.port}`, '--only', `${QOS1_CASES},3.12.4`, '--timeout', '500']);
       expect(r.code).toBe(1);
       const json = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
       expect(Object.keys(json)).toEqual([
@@ -316,11 +319,11 @@ describe('reports', () => {
     const ackProxy = await startFaultyProxy(broker, 'ack-wrong-id');
     try {
       // 5.0 refused -> skipped; ack ids off by one -> failures; a hostile case -> error.
-      const a = await cli([`127.0.0.1:${proxy.port}`, '--only', '4.3.2', '--timeout', '500']);
+      const a = await cli([`127.0.0.1:${proxy.port}`, '--only', QOS1_CASES, '--timeout', '500']);
       const b = await cli([
         `127.0.0.1:${ackProxy.port}`,
         '--only',
-        '4.3.2,3.8.4',
+        `${QOS1_CASES},3.8.4/suback-per-filter`,
         '--timeout',
         '500',
         '--verbose',
@@ -355,7 +358,7 @@ describe('reports', () => {
 
 describe('JUnit text from the wire', () => {
   it('stays valid XML when payloads, titles and messages hold "]]>", control bytes and binary', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mc-xml-'));
+    const dir = tempDir('mc-xml-');
     const spec = join(dir, '9.9.9-xml.yaml');
     // The payload is printable text, so it is shown as text (with both "]]>") in Actual and the wire log;
     // the second publish is binary and shown as hex.
@@ -417,7 +420,7 @@ describe('reports survive interruption and target death', () => {
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`a real process receiving ${signal} exits ${signal === 'SIGINT' ? 130 : 143} and writes both reports`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'mc-sig-'));
+      const dir = tempDir('mc-sig-');
       const p = spawnCli([`127.0.0.1:${broker.port}`, '--reports', dir, '--concurrency', '2']);
       try {
         // Wait until some cases have finished.

@@ -1,12 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { canConnect, freePort } from './helpers/free-port.js';
 import { findMosquitto } from './helpers/mosquitto.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /** mqtts:// targets against a mosquitto TLS listener with a self-signed certificate for 127.0.0.1. */
 const mosquitto = findMosquitto();
@@ -23,7 +23,7 @@ let dir = '';
 
 beforeAll(async () => {
   if (!mosquitto || !hasOpenssl) return;
-  dir = mkdtempSync(join(tmpdir(), 'mc-tls-'));
+  dir = tempDir('mc-tls-');
   execFileSync(
     'openssl',
     [
@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 
 async function cli(args: string[]) {
-  const reports = mkdtempSync(join(tmpdir(), 'mc-tlsrep-'));
+  const reports = tempDir('mc-tlsrep-');
   let out = '';
   const code = await main([...args, '--reports', reports, '--no-color'], {
     stdout: (t) => {
@@ -83,17 +83,32 @@ async function cli(args: string[]) {
 
 describe.skipIf(!mosquitto || !hasOpenssl)('mqtts:// targets', () => {
   it('passes with --ca naming the broker certificate', async () => {
-    const r = await cli([`mqtts://127.0.0.1:${port}`, '--only', '4.3.2', '--ca', join(dir, 'cert.pem')]);
+    const r = await cli([
+      `mqtts://127.0.0.1:${port}`,
+      '--only',
+      '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery',
+      '--ca',
+      join(dir, 'cert.pem'),
+    ]);
     expect(r.code, r.out).toBe(0);
     expect(r.json.target).toBe(`mqtts://127.0.0.1:${port}`);
     expect(r.json.summary.passed).toBe(4);
   }, 30_000);
 
   it('is unreachable (exit 3) when the certificate cannot be verified, and passes with --insecure', async () => {
-    const strict = await cli([`mqtts://127.0.0.1:${port}`, '--only', '4.3.2']);
+    const strict = await cli([
+      `mqtts://127.0.0.1:${port}`,
+      '--only',
+      '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery',
+    ]);
     expect(strict.code).toBe(3);
     expect(strict.json.cases[0].message).toMatch(/certificate/i);
-    const insecure = await cli([`mqtts://127.0.0.1:${port}`, '--only', '4.3.2', '--insecure']);
+    const insecure = await cli([
+      `mqtts://127.0.0.1:${port}`,
+      '--only',
+      '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery',
+      '--insecure',
+    ]);
     expect(insecure.code).toBe(0);
   }, 30_000);
 });

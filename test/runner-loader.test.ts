@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioLoadError } from '../src/scenario/errors.js';
@@ -8,6 +7,7 @@ import { loadScenarioFile, loadScenarios } from '../src/scenario/loader.js';
 import type { ScenarioCase } from '../src/scenario/model.js';
 import { matchesSelector, planCases } from '../src/scenario/select.js';
 import { Templater } from '../src/scenario/template.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 function issuesOf(text: string, name = 'specs/x.yaml'): string[] {
   try {
@@ -85,7 +85,7 @@ describe('scenario loader errors name file:line:col and what was expected', () =
   });
 
   it('rejects duplicate case ids across files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mc-load-'));
+    const dir = tempDir('mc-load-');
     const body = `${HEAD}  - id: a\n    title: t\n    statements: [MQTT-3.3.1-5]\n    steps: [ { wait: { ms: 1 } } ]\n`;
     writeFileSync(join(dir, 'a.yaml'), body);
     writeFileSync(join(dir, 'b.yaml'), body);
@@ -112,7 +112,7 @@ describe('scenario loader errors name file:line:col and what was expected', () =
 
 describe('expected-failures file', () => {
   it('validates entries with positions and rejects unknown ids', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mc-xf-'));
+    const dir = tempDir('mc-xf-');
     const file = join(dir, 'xf.yaml');
     writeFileSync(
       file,
@@ -128,7 +128,7 @@ describe('expected-failures file', () => {
   });
 
   it('rejects an empty reason and a case listed twice for the same protocol', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mc-xf-'));
+    const dir = tempDir('mc-xf-');
     const file = join(dir, 'xf.yaml');
     const ids = new Set(['3.3.1/a', '3.3.1/b']);
     writeFileSync(file, '- id: 3.3.1/a\n  reason: "  "\n');
