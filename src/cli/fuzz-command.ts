@@ -29,10 +29,10 @@ Options:
   --protocol 3.1.1|5|all   (default all)
   --concurrency N          cases in flight (default 64)
   --families A,B           mutation families: ${FAMILY_NAMES.join(', ')} (default all)
-  --max-findings N         stop after N distinct findings (default 20)
+  --max-findings N         stop after N distinct findings (default 100)
   --out DIR                reproducers, .hex files and fuzz.json (default reports/fuzz)
   --junit FILE             JUnit XML, one testcase per oracle
-  --case-timeout MS        bound for a connection's answer to its stream (default 1500)
+  --case-timeout MS        bound for a connection's answer to its stream (default 500)
   --shrink-budget MS       time to shrink each finding (default 10000)
   --compare A B            differential mode: the same valid-but-unusual cases against two brokers
   -h, --help
@@ -115,7 +115,7 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
       seed: int('seed', v.seed, -(2 ** 31)) ?? randomInt(1, 2 ** 31 - 1),
       protocols: protocolsOf(v.protocol),
       concurrency: int('concurrency', v.concurrency, 1) ?? 64,
-      maxFindings: int('max-findings', v['max-findings'], 1) ?? 20,
+      maxFindings: int('max-findings', v['max-findings'], 1) ?? 100,
       ...(durationMs !== undefined ? { durationMs } : {}),
       ...(cases !== undefined ? { cases } : {}),
       ...(families ? { families: families as FamilyName[] } : {}),

@@ -243,8 +243,9 @@ export async function runFuzzCase(
       judge(st, i);
     }
     // Deliveries to the subscribers: a PINGREQ round trip on each so what the broker sent has arrived.
-    const subscribers = conns.filter((s) => !s.closed && activeFilters(s.stream, v).length > 0);
-    if (subscribers.length > 0 && conns.length > 1) {
+    const subscribers =
+      conns.length > 1 ? conns.filter((s) => !s.closed && activeFilters(s.stream, v).length > 0) : [];
+    if (subscribers.length > 0) {
       for (const s of subscribers) {
         s.pingresp = false;
         s.expectation = { ...s.expectation, pingsBefore: s.pingresps };

@@ -109,8 +109,17 @@ export function tame(p: Packet, v: ProtocolVersion): Packet {
   }
 }
 
+const validCache = new Map<string, fc.Arbitrary<Packet>>();
+
+/** A valid packet of `type` made safe by `tame` (cached per type and version). */
 export function validPacket(type: PacketType, v: ProtocolVersion): fc.Arbitrary<Packet> {
-  return packetOf(type, v, SMALL).map((p) => tame(p, v));
+  const key = `${type}/${v}`;
+  let arb = validCache.get(key);
+  if (!arb) {
+    arb = packetOf(type, v, SMALL).map((p) => tame(p, v));
+    validCache.set(key, arb);
+  }
+  return arb;
 }
 
 /** The CONNECT every case starts with unless CONNECT itself is mutated. */
@@ -312,12 +321,20 @@ const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
 // ---------------------------------------------------------------------------------------------------------
 // Families
 
-const versionArb = (versions: readonly ProtocolVersion[]) => fc.constantFrom(...versions);
+/** One arbitrary per version, built once (building arbitraries inside `chain` per case is slow). */
+function perVersion<T>(
+  versions: readonly ProtocolVersion[],
+  build: (v: ProtocolVersion) => fc.Arbitrary<T>,
+): fc.Arbitrary<T> {
+  const built = new Map(versions.map((v) => [v, build(v)] as const));
+  if (versions.length === 1) return built.get(versions[0]!)!;
+  return fc.constantFrom(...versions).chain((v) => built.get(v)!);
+}
 
 /** Lengths that lie: remaining length, string lengths, property lengths; truncation at a field boundary. */
 function lengthsFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<FuzzCase> {
-  const subject = versionArb(versions).chain((v) =>
-    fc.constantFrom(...clientTypes(v)).chain((type) => validPacket(type, v).map((p) => ({ v, type, p }))),
+  const subject = perVersion(versions, (v) =>
+    fc.oneof(...clientTypes(v).map((type) => validPacket(type, v).map((p) => ({ v, type, p })))),
   );
   const mutation = fc.oneof(
     fc.record({
@@ -421,9 +438,7 @@ const UNKNOWN_PROPERTY_IDS = [0x00, 0x04, 0x05, 0x07, 0x0a, 0x0c, 0x10, 0x14, 0x
 
 /** 5.0 properties: unknown ids, wrong value types, duplicates, misplaced, topic aliases, many user properties. */
 function propertiesFamily(): fc.Arbitrary<FuzzCase> {
-  const subject = fc
-    .constantFrom(...PROPERTY_TYPES)
-    .chain((type) => validPacket(type, 5).map((p) => ({ type, p })));
+  const subject = fc.oneof(...PROPERTY_TYPES.map((type) => validPacket(type, 5).map((p) => ({ type, p }))));
   const mutation = fc.oneof(
     fc.record({
       what: fc.constant('unknown property' as const),
@@ -544,7 +559,7 @@ const BAD_UTF8: ReadonlyArray<[string, number[]]> = [
 
 /** Field values: empty, wildcard and `$` topics, deep nesting, bad UTF-8, QoS 3, packet id 0, will flags. */
 function fieldsFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<FuzzCase> {
-  return versionArb(versions).chain((v) =>
+  return perVersion(versions, (v) =>
     fc.oneof(
       // topic values
       fc
@@ -730,7 +745,7 @@ const TLS_HELLO = Buffer.from(
 
 /** Headers: reserved flags and packet types, server-only packets, trailing bytes, non-MQTT bytes. */
 function headersFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<FuzzCase> {
-  return versionArb(versions).chain((v) =>
+  return perVersion(versions, (v) =>
     fc.oneof(
       fc
         .tuple(
@@ -804,7 +819,7 @@ function headersFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<FuzzC
 
 /** Sequences: before CONNECT, second CONNECT, reused packet ids, several clients, takeover, slow sends. */
 function sequencesFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<FuzzCase> {
-  return versionArb(versions).chain((v) =>
+  return perVersion(versions, (v) =>
     fc.oneof(
       fc
         .constantFrom(...clientTypes(v).filter((t) => t !== 'connect'))
@@ -968,7 +983,7 @@ function multiClient(v: ProtocolVersion): fc.Arbitrary<FuzzCase> {
 
 /** Valid packets after a valid CONNECT: liveness and strict decoding of everything the broker sends. */
 function validFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<FuzzCase> {
-  return versionArb(versions).chain((v) =>
+  return perVersion(versions, (v) =>
     fc
       .array(
         fc.constantFrom(

@@ -34,7 +34,7 @@ export interface FuzzOptions {
   protocols: readonly ProtocolVersion[];
   concurrency: number;
   families?: readonly FamilyName[];
-  /** Stop generating once this many distinct findings are known (default 20). */
+  /** Stop generating once this many distinct findings are known (default 100). */
   maxFindings?: number;
   exec?: Partial<ExecOptions>;
   /** Time for shrinking one finding (default 10 s). */
@@ -105,7 +105,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     protocols: opts.protocols,
     ...(opts.families ? { families: opts.families } : {}),
   });
-  const maxFindings = opts.maxFindings ?? 20;
+  const maxFindings = opts.maxFindings ?? 100;
   const durationMs = opts.cases === undefined ? (opts.durationMs ?? 60_000) : opts.durationMs;
   const spawned = opts.spawn ? new SpawnedTarget(opts.spawn) : undefined;
   if (spawned) await spawned.start();
