@@ -3,7 +3,13 @@ import type { Server } from 'node:net';
 import type { QoS, Will } from '../src/codec/index.js';
 import { ReasonCode } from '../src/codec/index.js';
 import { Acl } from './acl.js';
-import { type BrokerConfig, type ResolvedLimits, resolveLimits } from './config.js';
+import {
+  type AuthenticationConfig,
+  type BrokerConfig,
+  DEFAULT_AUTHENTICATION,
+  type ResolvedLimits,
+  resolveLimits,
+} from './config.js';
 import { Connection, type Transport } from './connection.js';
 import type { Logger } from './logger.js';
 import { type Message, messageFromWill, retainedCopy } from './message.js';
@@ -31,11 +37,16 @@ export class Broker {
   private readonly sharedTargets: SubEntry[] = [];
   private routing: { msg: Message; epoch: number } = { msg: undefined as unknown as Message, epoch: 0 };
 
+  /** The enhanced authentication method spoken (5.0 section 4.12), if any. */
+  readonly authentication: AuthenticationConfig | undefined;
+
   constructor(
     readonly config: BrokerConfig,
     readonly log: Logger,
   ) {
     this.limits = resolveLimits(config);
+    this.authentication =
+      config.authentication === false ? undefined : (config.authentication ?? DEFAULT_AUTHENTICATION);
     this.acl = new Acl(config.acl);
     this.retained = new RetainedStore(this.limits.maxRetainedMessages);
   }

@@ -69,8 +69,28 @@ export interface ListenerConfig {
   ca?: string;
 }
 
+/**
+ * The 5.0 enhanced authentication method the broker speaks (section 4.12): a fixed challenge-response. A
+ * CONNECT (or a re-authentication AUTH 0x19) naming `method` gets AUTH 0x18 with `challenge` as
+ * Authentication Data; the client must answer AUTH 0x18 with `response`. Any other method gets CONNACK 0x8C.
+ */
+export interface AuthenticationConfig {
+  method: string;
+  challenge: string;
+  response: string;
+}
+
+/** The method the broker speaks unless the config says otherwise (`authentication: false` turns it off). */
+export const DEFAULT_AUTHENTICATION: AuthenticationConfig = {
+  method: 'mqtt-conform-challenge',
+  challenge: 'challenge',
+  response: 'response',
+};
+
 export interface BrokerConfig {
   users?: BrokerUser[];
+  /** Default: DEFAULT_AUTHENTICATION; false: no enhanced authentication (every method gets 0x8C). */
+  authentication?: AuthenticationConfig | false;
   listeners?: ListenerConfig[];
   /** Default: true when no users are configured, false otherwise. */
   allowAnonymous?: boolean;
@@ -126,7 +146,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Checks the shape of a parsed config; `users` may also be given as a `{ name: password }` map. */
 export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConfig {
   if (!isObject(raw)) throw new BrokerConfigError(`${where}: expected a mapping at the top level`);
-  const known = new Set(['users', 'allowAnonymous', 'acl', 'limits', 'listeners']);
+  const known = new Set(['users', 'allowAnonymous', 'acl', 'limits', 'listeners', 'authentication']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw new BrokerConfigError(`${where}: unknown key "${key}"`);
   }
@@ -150,6 +170,23 @@ export function validateBrokerConfig(raw: unknown, where = 'config'): BrokerConf
       throw new BrokerConfigError(`${where}: users must be a list or a mapping`);
     }
     config.users = users;
+  }
+  if (raw.authentication !== undefined) {
+    const a = raw.authentication;
+    if (a === false) config.authentication = false;
+    else if (
+      isObject(a) &&
+      Object.keys(a).every((k) => ['method', 'challenge', 'response'].includes(k)) &&
+      typeof a.method === 'string' &&
+      typeof a.challenge === 'string' &&
+      typeof a.response === 'string'
+    ) {
+      config.authentication = { method: a.method, challenge: a.challenge, response: a.response };
+    } else {
+      throw new BrokerConfigError(
+        `${where}: authentication must be false or { method, challenge, response } (strings)`,
+      );
+    }
   }
   if (raw.allowAnonymous !== undefined) {
     if (typeof raw.allowAnonymous !== 'boolean')

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import {
+  type ConnectPacket,
   type DecodeError,
   type DecodeErrorCode,
   decodeFrame,
@@ -102,6 +103,12 @@ export class Connection {
    */
   readonly inboundQos2 = new Set<number>();
   requestProblemInfo = true;
+  /** 5.0 enhanced authentication: the CONNECT waiting for the answer to the challenge. */
+  authPending: ConnectPacket | undefined;
+  /** The authentication method this connection authenticated with (5.0), for CONNACK and re-authentication. */
+  authMethod: string | undefined;
+  /** A re-authentication challenge was sent and awaits the client's answer. */
+  reauthPending = false;
   keepAliveMs = 0;
   lastSeen = Date.now();
   private kaTimer: NodeJS.Timeout | undefined;
@@ -163,7 +170,9 @@ export class Connection {
   private onFrame(ev: Extract<FramerEvent, { kind: 'frame' }>): boolean {
     if (this.state === 'closed') return false;
     const frame = ev.raw;
-    if (this.state === 'awaiting-connect' && ev.header >> 4 !== 1) {
+    // While a CONNECT awaits the answer to an authentication challenge, AUTH may come (5.0 section 4.12).
+    const authAnswer = ev.header >> 4 === 15 && this.authPending !== undefined;
+    if (this.state === 'awaiting-connect' && ev.header >> 4 !== 1 && !authAnswer) {
       // The first packet must be CONNECT; anything else is a protocol violation (3.1.1 [MQTT-3.1.0-1] [MQTT-4.8.0-1]).
       this.broker.log.info(`${this.label} first packet is not CONNECT, closing`);
       this.close();

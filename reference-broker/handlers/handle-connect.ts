@@ -24,7 +24,7 @@ function connackSize(properties: Properties): number {
 export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const broker = conn.broker;
   const limits = broker.limits;
-  if (conn.state === 'connected') {
+  if (conn.state === 'connected' || conn.authPending !== undefined) {
     // A second CONNECT is a protocol violation [MQTT-3.1.0-2]; there is only ever one CONNACK (5.0 [MQTT-3.2.0-2]).
     conn.violation(ReasonCode.ProtocolError, 'second CONNECT');
     return;
@@ -44,12 +44,25 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     if (props.topicAliasMaximum !== undefined) conn.clientTopicAliasMax = props.topicAliasMaximum;
   }
 
-  // Extended authentication is not supported: refuse any method [MQTT-4.12.0-1].
-  if (v5 && props.authenticationMethod !== undefined) {
-    conn.refuse(
-      ReasonCode.BadAuthenticationMethod,
-      `unsupported authentication method ${props.authenticationMethod}`,
-    );
+  // Enhanced authentication (section 4.12): the configured challenge-response method; any other is refused
+  // with 0x8C [MQTT-4.12.0-1]. The CONNECT waits for the answer to the challenge (handle-auth.ts), which
+  // processes it again with conn.authMethod set.
+  if (v5 && props.authenticationMethod !== undefined && conn.authMethod === undefined) {
+    const auth = broker.authentication;
+    if (auth === undefined || props.authenticationMethod !== auth.method) {
+      conn.refuse(
+        ReasonCode.BadAuthenticationMethod,
+        `unsupported authentication method ${props.authenticationMethod}`,
+      );
+      return;
+    }
+    conn.authPending = packet;
+    // AUTH with 0x18 Continue authentication [MQTT-4.12.0-2] and the CONNECT's method [MQTT-4.12.0-5].
+    conn.send({
+      type: 'auth',
+      reasonCode: ReasonCode.ContinueAuthentication,
+      properties: { authenticationMethod: auth.method, authenticationData: Buffer.from(auth.challenge) },
+    });
     return;
   }
 
@@ -144,6 +157,9 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const connackProps: Properties = {};
   if (v5) {
     if (assigned) connackProps.assignedClientIdentifier = clientId;
+    // A successful CONNACK names the method of an enhanced authentication [MQTT-4.12.0-5]; without one in
+    // CONNECT, no method and no AUTH are ever sent [MQTT-4.12.0-6].
+    if (conn.authMethod !== undefined) connackProps.authenticationMethod = conn.authMethod;
     if (keepAlive > limits.maxKeepAlive || (keepAlive === 0 && limits.maxKeepAlive < 65535)) {
       // The server's value replaces the client's [MQTT-3.2.2-22].
       keepAlive = limits.maxKeepAlive;

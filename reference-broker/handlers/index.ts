@@ -18,7 +18,11 @@ export function dispatch(conn: Connection, packet: Packet): void {
     handleConnect(conn, packet);
     return;
   }
-  if (conn.state !== 'connected') return;
+  if (conn.state !== 'connected') {
+    // Before CONNACK only the answer to an authentication challenge is taken (5.0 section 4.12).
+    if (packet.type === 'auth' && conn.authPending !== undefined) handleAuth(conn, packet);
+    return;
+  }
   switch (packet.type) {
     case 'publish':
       handlePublish(conn, packet);

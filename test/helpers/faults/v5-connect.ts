@@ -187,6 +187,51 @@ export const V5_CONNECT_FAULTS = {
     describe: 'DISCONNECT packets from the broker carry a Session Expiry Interval',
     down: addProperties(new Set(['disconnect']), { sessionExpiryInterval: 60 }),
   },
+  'auth-method-stripped': {
+    describe:
+      'the Authentication Method (and Data) is stripped from CONNECT (the broker accepts a method it does not support)',
+    up: (p) => {
+      if (p.type !== 'connect' || p.properties?.authenticationMethod === undefined) return 'raw';
+      const { authenticationMethod: _m, authenticationData: _d, ...rest } = p.properties;
+      return { ...p, properties: rest };
+    },
+  },
+  'refusal-as-disconnect': {
+    describe: 'a refusing 5.0 CONNACK reaches the client as a DISCONNECT with the same reason code',
+    down: (p, conn) =>
+      conn.version === 5 && p.type === 'connack' && p.reasonCode >= 0x80
+        ? { type: 'disconnect', reasonCode: p.reasonCode, properties: {} }
+        : 'raw',
+  },
+  'auth-answered': {
+    describe:
+      'an AUTH from a client whose CONNECT named no method is swallowed and answered with AUTH 0x18 (Continue authentication)',
+    up: (p, conn) => {
+      if (p.type === 'connect') conn.state.set('method', p.properties?.authenticationMethod !== undefined);
+      if (p.type !== 'auth' || conn.state.get('method')) return 'raw';
+      conn.toClient({ type: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'proxy-method' } });
+      return null;
+    },
+  },
+  'auth-method-renamed': {
+    describe: 'AUTH packets and CONNACKs from the broker name another authentication method than the CONNECT',
+    down: (p) =>
+      (p.type === 'auth' || p.type === 'connack') && p.properties?.authenticationMethod !== undefined
+        ? { ...p, properties: { ...p.properties, authenticationMethod: 'another-method' } }
+        : 'raw',
+  },
+  'auth-continue-as-success': {
+    describe: 'AUTH 0x18 (Continue authentication) from the broker reaches the client as AUTH 0x00',
+    down: (p) => (p.type === 'auth' && p.reasonCode === 0x18 ? { ...p, reasonCode: 0 } : 'raw'),
+  },
+  'auth-answer-corrected': {
+    describe:
+      'every AUTH 0x18 answer from the client reaches the broker with the right response (the broker accepts a wrong one)',
+    up: (p) =>
+      p.type === 'auth' && p.reasonCode === 0x18
+        ? { ...p, properties: { ...(p.properties ?? {}), authenticationData: Buffer.from('response') } }
+        : 'raw',
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
@@ -211,6 +256,11 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   '3.14.2/disconnect-lowers-session-expiry': 'disconnect-expiry-ignored',
   '3.14.2/disconnect-cannot-raise-zero-expiry': 'zero-expiry-made-one',
   '3.14.2/server-disconnect-well-formed': ['server-disconnect-session-expiry', 'never-close'],
+  '4.12/unsupported-method-refused': ['never-close', 'auth-method-stripped', 'refusal-as-disconnect'],
+  '4.12/auth-without-method-is-protocol-error': ['never-close', 'auth-answered'],
+  '4.12/challenge-accepted': ['auth-method-renamed', 'auth-continue-as-success'],
+  '4.12/challenge-rejected': ['never-close', 'auth-answer-corrected'],
+  '4.12/reauthentication-rejected': ['never-close', 'auth-answer-corrected'],
   '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
   '3.2.2.3/qos-supported-unless-announced': 'qos2-refused-unannounced',
   '3.2.2.3/will-qos-within-maximum': 'maximum-qos-1',
