@@ -5,7 +5,7 @@ import type { FaultDef } from './types.js';
 const LONG = 'added by the faulty proxy: '.padEnd(200, '.');
 
 /** Packets that may carry a Reason String and User Properties besides CONNACK and PUBLISH. */
-const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback', 'disconnect']);
+const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback', 'disconnect', 'auth']);
 
 /** Adds `extra` to the properties of the 5.0 packets `types` sent to the client. */
 function addProperties(types: Set<string>, extra: Properties): FaultDef['down'] {
@@ -100,12 +100,12 @@ export const V5_CONNECT_FAULTS = {
   },
   'acks-oversize-reason-string': {
     describe:
-      "5.0 acknowledgements and DISCONNECT get a 200-byte Reason String, whatever the client's Maximum Packet Size",
+      "5.0 acknowledgements, DISCONNECT and AUTH get a 200-byte Reason String, whatever the client's Maximum Packet Size",
     down: addProperties(ACKS, { reasonString: LONG }),
   },
   'acks-oversize-user-property': {
     describe:
-      "5.0 acknowledgements and DISCONNECT get a 200-byte User Property, whatever the client's Maximum Packet Size",
+      "5.0 acknowledgements, DISCONNECT and AUTH get a 200-byte User Property, whatever the client's Maximum Packet Size",
     down: addProperties(ACKS, { userProperties: [['note', LONG]] }),
   },
   'assigned-client-id-withheld': {
@@ -258,7 +258,12 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   '3.14.2/server-disconnect-well-formed': ['server-disconnect-session-expiry', 'never-close'],
   '4.12/unsupported-method-refused': ['never-close', 'auth-method-stripped', 'refusal-as-disconnect'],
   '4.12/auth-without-method-is-protocol-error': ['never-close', 'auth-answered'],
-  '4.12/challenge-accepted': ['auth-method-renamed', 'auth-continue-as-success'],
+  '4.12/challenge-accepted': [
+    'auth-method-renamed',
+    'auth-continue-as-success',
+    'acks-oversize-reason-string',
+    'acks-oversize-user-property',
+  ],
   '4.12/challenge-rejected': ['never-close', 'auth-answer-corrected'],
   '4.12/reauthentication-rejected': ['never-close', 'auth-answer-corrected'],
   '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
