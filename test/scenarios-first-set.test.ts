@@ -184,6 +184,11 @@ describe('first scenario set', () => {
         '4.9/receive-maximum-respected',
         '4.9/receive-maximum-qos2',
         '4.9/non-publish-packets-at-zero-quota',
+        // 5.0: a server PUBREL, failure acknowledgements and expiry of messages in flight need QoS 1/2.
+        '3.4.2.2/acknowledgements-within-client-maximum-packet-size',
+        '4.3.3/sent-message-not-expired',
+        '4.4.0/no-resend-after-failed-puback',
+        '4.4.0/no-resend-after-failed-pubrec',
         // Sessions queue QoS 1 / 2 messages only; a will published at its QoS 2.
         '3.1.2/offline-qos1-qos2-queued',
         '3.1.2/will-qos-honoured',

@@ -17,6 +17,10 @@ function without(props: Properties, ...names: Array<keyof Properties>): Properti
   return out;
 }
 
+const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback']);
+type Ack = Extract<Packet, { type: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp' | 'suback' | 'unsuback' }>;
+const isAck = (p: Packet): p is Ack => ACKS.has(p.type);
+
 /** A per-connection map kept in `conn.state` (or `conn.shared` when `shared`). */
 function stateMap<K, V>(conn: FaultConn, key: string, shared = false): Map<K, V> {
   const where = shared ? conn.shared : conn.state;
@@ -201,6 +205,88 @@ export const V5_PUBLISH_FAULTS = {
       return inflight.size >= max ? null : 'raw';
     },
   },
+  'ack-reason-string': {
+    describe:
+      'every 5.0 PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK to clients gets a 100-character reason string',
+    down: (p, conn) =>
+      isAck(p) && conn.version === 5
+        ? ({ ...p, properties: { ...(p.properties ?? {}), reasonString: 'r'.repeat(100) } } as Packet)
+        : 'raw',
+  },
+  'ack-user-property': {
+    describe:
+      'every 5.0 PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK to clients gets a 100-byte user property',
+    down: (p, conn) =>
+      isAck(p) && conn.version === 5
+        ? ({
+            ...p,
+            properties: { ...(p.properties ?? {}), userProperties: [['why', 'u'.repeat(96)]] },
+          } as Packet)
+        : 'raw',
+  },
+  'reverse-unsuback-codes': {
+    describe: 'the reason codes of a 5.0 UNSUBACK come in reverse order',
+    down: (p) =>
+      p.type === 'unsuback' && p.reasonCodes ? { ...p, reasonCodes: [...p.reasonCodes].reverse() } : 'raw',
+  },
+  'unsuback-code-invalid': {
+    describe: 'every reason code of a 5.0 UNSUBACK becomes 0x05 (not an UNSUBACK reason code)',
+    down: (p) =>
+      p.type === 'unsuback' && p.reasonCodes ? { ...p, reasonCodes: p.reasonCodes.map(() => 5) } : 'raw',
+  },
+  'swallow-failure-acks': {
+    describe: 'a client PUBACK or PUBREC with a reason code of 0x80 or above never reaches the broker',
+    up: (p) => ((p.type === 'puback' || p.type === 'pubrec') && (p.reasonCode ?? 0) >= 0x80 ? null : 'raw'),
+  },
+  'failed-pubrec-id-held': {
+    describe:
+      'after a failure PUBREC to a client, its next QoS 2 PUBLISH with that packet id is taken for a duplicate (PUBREC 0x00, not delivered)',
+    up: (p, conn) => {
+      const held = stateMap<number, 'failed' | 'dup'>(conn, 'failedPubrec');
+      if (p.type === 'publish' && p.qos === 2 && p.packetId !== undefined && held.has(p.packetId)) {
+        held.set(p.packetId, 'dup');
+        conn.toClient({ type: 'pubrec', packetId: p.packetId, reasonCode: 0, properties: {} });
+        return null;
+      }
+      if (p.type === 'pubrel' && held.get(p.packetId) === 'dup') {
+        held.delete(p.packetId);
+        conn.toClient({ type: 'pubcomp', packetId: p.packetId, reasonCode: 0, properties: {} });
+        return null;
+      }
+      return 'raw';
+    },
+    down: (p, conn) => {
+      if (p.type === 'pubrec' && (p.reasonCode ?? 0) >= 0x80)
+        stateMap<number, 'failed' | 'dup'>(conn, 'failedPubrec').set(p.packetId, 'failed');
+      return 'raw';
+    },
+  },
+  'expired-pubrel-unknown': {
+    describe:
+      'a PUBREL for a QoS 2 message whose Message Expiry Interval has passed is answered PUBCOMP 0x92 (the exchange is dropped with the message)',
+    up: (p, conn) => {
+      const deadlines = stateMap<number, number>(conn, 'qos2Expiry');
+      if (p.type === 'publish' && p.qos === 2 && p.packetId !== undefined) {
+        const s = p.properties?.messageExpiryInterval;
+        if (s !== undefined) deadlines.set(p.packetId, Date.now() + s * 1000);
+        return 'raw';
+      }
+      if (p.type === 'pubrel') {
+        const d = deadlines.get(p.packetId);
+        if (d !== undefined && Date.now() > d) {
+          deadlines.delete(p.packetId);
+          conn.toClient({ type: 'pubcomp', packetId: p.packetId, reasonCode: 0x92, properties: {} });
+          return null;
+        }
+      }
+      return 'raw';
+    },
+  },
+  'drop-expiring-redelivery': {
+    describe: 'a PUBLISH sent again (DUP 1) to a client is dropped when it carries a Message Expiry Interval',
+    down: (p) =>
+      p.type === 'publish' && p.dup && p.properties?.messageExpiryInterval !== undefined ? null : 'raw',
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** The fault that breaks the rule of each case of this area. */
@@ -227,4 +313,11 @@ export const V5_PUBLISH_CASE_FAULTS: Record<string, string | string[]> = {
   '4.9/receive-maximum-respected': 'ignore-receive-maximum',
   '4.9/receive-maximum-qos2': ['ignore-receive-maximum', 'silent-at-zero-quota'],
   '4.9/non-publish-packets-at-zero-quota': 'silent-at-zero-quota',
+  '3.4.2.2/acknowledgements-within-client-maximum-packet-size': ['ack-reason-string', 'ack-user-property'],
+  '3.11.3/unsuback-codes-in-order': ['reverse-unsuback-codes', 'unsuback-code-invalid'],
+  '4.4.0/no-resend-after-failed-puback': 'swallow-failure-acks',
+  '4.4.0/no-resend-after-failed-pubrec': 'swallow-failure-acks',
+  '4.3.3/packet-id-new-after-failed-pubrec': 'failed-pubrec-id-held',
+  '4.3.3/qos2-completed-after-expiry': 'expired-pubrel-unknown',
+  '4.3.3/sent-message-not-expired': 'drop-expiring-redelivery',
 };
