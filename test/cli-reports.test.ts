@@ -268,6 +268,8 @@ describe('reports', () => {
             'message',
             'expected',
             'actual',
+            'source',
+            'wireLog',
           ]).toContain(k);
         }
         expect(statuses).toContain(c.status);

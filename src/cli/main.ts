@@ -3,8 +3,6 @@ import { join, resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { ConsoleReporter } from '../report/console.js';
-import { writeJsonReport } from '../report/json.js';
-import { writeJunitReport } from '../report/junit.js';
 import { type CaseResult, isConformanceFailure, type RunReport } from '../report/model.js';
 import type { Target } from '../scenario/context.js';
 import { formatIssue, isScenarioLoadError } from '../scenario/errors.js';
@@ -21,6 +19,14 @@ import { planCases, splitSelectors, unmatchedSelectors } from '../scenario/selec
 import { runBrokerCommand } from './broker-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
+import {
+  parseReporters,
+  parseRequire,
+  type ReporterName,
+  reporterOutput,
+  unmetRequirements,
+  writeReports,
+} from './report-output.js';
 import { parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
 
@@ -80,6 +86,9 @@ interface Options {
   reportsDir: string;
   junit: string;
   json: string;
+  html: string;
+  reporters: ReporterName[];
+  require: ProtocolName[];
   concurrency: number;
   timeoutMs: number;
   expectedFailures?: string;
@@ -120,6 +129,13 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     return Number(value);
   };
   const reportsDir = resolve(io.cwd, v.reports ?? 'reports');
+  const usage = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+  };
   const opts: Options = {
     protocols,
     only: splitSelectors(v.only),
@@ -129,6 +145,9 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     reportsDir,
     junit: v.junit ? resolve(io.cwd, v.junit) : join(reportsDir, 'junit.xml'),
     json: v.json ? resolve(io.cwd, v.json) : join(reportsDir, 'report.json'),
+    html: v.html ? resolve(io.cwd, v.html) : join(reportsDir, 'report.html'),
+    reporters: usage(() => parseReporters(v.reporter)),
+    require: usage(() => parseRequire(v.require)),
     concurrency: int('concurrency', v.concurrency, defaultConcurrency(), 1),
     timeoutMs: int('timeout', v.timeout, 5000, 50),
     color: !v['no-color'] && io.isTTY && io.env.NO_COLOR === undefined,
@@ -184,6 +203,9 @@ function parse(argv: string[]) {
       reports: { type: 'string' },
       junit: { type: 'string' },
       json: { type: 'string' },
+      html: { type: 'string' },
+      reporter: { type: 'string', multiple: true },
+      require: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       'expected-failures': { type: 'string' },
@@ -351,16 +373,19 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   };
   reporter.onEnd(report);
   try {
-    writeJunitReport(opts.junit, report, { strict: opts.strict });
-    writeJsonReport(opts.json, report);
-    io.stdout(`reports: ${opts.junit}, ${opts.json}\n`);
+    const written = writeReports(report, opts, opts.strict);
+    io.stdout(reporterOutput(report, opts.reporters, opts.strict));
+    io.stdout(`reports: ${written.join(', ')}\n`);
   } catch (err) {
     io.stderr(`mqtt-conform: cannot write reports: ${String(err)}\n`);
     return EXIT.USAGE;
   }
+  // --require: a version of which nothing was judged fails the run instead of passing it.
+  const unmet = stoppedBy ? [] : unmetRequirements(report, opts.require);
+  for (const u of unmet) io.stderr(`mqtt-conform: ${u}\n`);
   return exitCodeFor({
     signal,
     stoppedBy,
-    failures: results.filter((r) => isConformanceFailure(r, opts.strict)).length,
+    failures: results.filter((r) => isConformanceFailure(r, opts.strict)).length + unmet.length,
   });
 }

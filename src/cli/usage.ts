@@ -15,9 +15,12 @@ Options:
   --list                     list the selected cases and exit (dry run)
   --strict                   should-level (non-strict) results fail the run too
   --username U, --password P credentials for every CONNECT
-  --reports DIR              folder for junit.xml and report.json (default reports/)
+  --reports DIR              folder for junit.xml, report.json, report.html (default reports/)
   --junit FILE               JUnit XML path (default DIR/junit.xml)
   --json FILE                JSON report path (default DIR/report.json)
+  --html FILE                HTML report path (default DIR/report.html)
+  --reporter github          also write GitHub Actions annotations (one per failing case) to stdout
+  --require 3.1.1,5.0        fail the run when a listed version was skipped entirely (e.g. declined)
   --concurrency N            cases run at once (default 8)
   --timeout MS               bound for each wait of a step (default 5000)
   --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations

@@ -6,7 +6,9 @@ import { type RunReport, statementResults, summarize } from './model.js';
  * The JSON report, in the shape dashboards and scripts read:
  * `{ tool, version, target, protocols, startedAt, durationMs, summary, cases, statements }`.
  * Additions beyond that shape appear only when they apply: `cases[].expectedFailure` (the reason from
- * --expected-failures) and a top-level `stoppedBy` when the run ended early.
+ * --expected-failures), `cases[].source` (`file:line` of the case), `cases[].wireLog` (failing cases, every
+ * case with --verbose) and a top-level `stoppedBy` when the run ended early. `source` and `wireLog` let
+ * `merge` and `matrix` rebuild every report from JSON results.
  */
 export function toJsonReport(report: RunReport): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -32,6 +34,8 @@ export function toJsonReport(report: RunReport): Record<string, unknown> {
       if (c.expected !== undefined) entry.expected = c.expected;
       if (c.actual !== undefined) entry.actual = c.actual;
       if (c.expectedFailure !== undefined) entry.expectedFailure = c.expectedFailure;
+      if (c.source !== undefined) entry.source = c.source;
+      if (c.wireLog !== undefined) entry.wireLog = c.wireLog;
       return entry;
     }),
     statements: statementResults(report.cases),

@@ -1,0 +1,86 @@
+import { githubAnnotations } from '../report/github.js';
+import { writeHtmlReport } from '../report/html.js';
+import { writeJsonReport } from '../report/json.js';
+import { writeJunitReport } from '../report/junit.js';
+import type { RunReport } from '../report/model.js';
+import { loadCatalogues } from '../report/run-coverage.js';
+import type { ProtocolName } from '../scenario/model.js';
+
+export const REPORTERS = ['console', 'github'] as const;
+export type ReporterName = (typeof REPORTERS)[number];
+
+/** `--reporter console,github` (repeatable): the console always reports; `github` adds annotations. */
+export function parseReporters(values: readonly string[] | undefined): ReporterName[] {
+  const names = (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const n of names) {
+    if (!(REPORTERS as readonly string[]).includes(n)) {
+      throw new Error(`--reporter: expected ${REPORTERS.join(' or ')}, got "${n}"`);
+    }
+  }
+  return [...new Set(names)] as ReporterName[];
+}
+
+/** `--require 3.1.1,5.0`: protocol versions that must have been judged. */
+export function parseRequire(values: readonly string[] | undefined): ProtocolName[] {
+  const out = new Set<ProtocolName>();
+  for (const raw of (values ?? []).flatMap((v) => v.split(','))) {
+    const v = raw.trim();
+    if (v === '') continue;
+    if (v === '3.1.1' || v === '4') out.add('3.1.1');
+    else if (v === '5' || v === '5.0') out.add('5.0');
+    else throw new Error(`--require: expected 3.1.1 or 5.0, got "${v}"`);
+  }
+  return [...out];
+}
+
+/**
+ * The required versions of which nothing was judged: no case of the version ran to a verdict other than
+ * skipped (the broker declined the version, --protocol left it out, or the selection had none of its cases).
+ */
+export function unmetRequirements(report: RunReport, required: readonly ProtocolName[]): string[] {
+  const out: string[] = [];
+  for (const p of required) {
+    const cases = report.cases.filter((c) => c.protocol === p);
+    const judged = cases.filter((c) => c.status !== 'skipped').length;
+    if (judged > 0) continue;
+    out.push(
+      cases.length === 0
+        ? `MQTT ${p} is required (--require) but no case of it ran`
+        : `MQTT ${p} is required (--require) but all ${cases.length} of its case(s) were skipped${firstReason(cases.map((c) => c.message))}`,
+    );
+  }
+  return out;
+}
+
+function firstReason(messages: readonly (string | undefined)[]): string {
+  const m = messages.find((x) => x !== undefined);
+  return m ? ` (${m.split('\n')[0]})` : '';
+}
+
+export interface OutputPaths {
+  junit: string;
+  json: string;
+  html: string;
+}
+
+/** Writes the JUnit, JSON and HTML reports; returns the files written. */
+export function writeReports(report: RunReport, paths: OutputPaths, strict: boolean): string[] {
+  writeJunitReport(paths.junit, report, { strict });
+  writeJsonReport(paths.json, report);
+  writeHtmlReport(paths.html, report, { strict, catalogues: loadCatalogues(report.protocols) });
+  return [paths.junit, paths.json, paths.html];
+}
+
+/** What the non-console reporters print at the end of a run (annotations for `github`). */
+export function reporterOutput(
+  report: RunReport,
+  reporters: readonly ReporterName[],
+  strict: boolean,
+): string {
+  if (!reporters.includes('github')) return '';
+  const lines = githubAnnotations(report, strict);
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}

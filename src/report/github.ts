@@ -1,0 +1,48 @@
+import { sep } from 'node:path';
+import { failureText } from './junit.js';
+import { type CaseResult, isConformanceFailure, type RunReport } from './model.js';
+import { isExpectedFailure } from './verdict.js';
+
+/** Data of a workflow command (the text after `::`). */
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** A property value of a workflow command (`file=`, `title=` ...). */
+function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** `specs/x.yaml:12` -> file and line; GitHub wants forward slashes, relative to the workspace. */
+export function splitSource(source: string): { file: string; line?: number } {
+  const m = /^(.*):(\d+)$/.exec(source);
+  const file = (m ? m[1]! : source).split(sep).join('/');
+  return m ? { file, line: Number(m[2]) } : { file };
+}
+
+/** One annotation: `::error file=…,line=…,title=…::text`. */
+export function annotation(level: 'error' | 'warning', c: CaseResult): string {
+  const props: string[] = [];
+  if (c.source) {
+    const { file, line } = splitSource(c.source);
+    props.push(`file=${escapeProperty(file)}`);
+    if (line !== undefined) props.push(`line=${line}`);
+  }
+  const verdict = c.status === 'error' ? 'could not be carried out' : c.status;
+  props.push(`title=${escapeProperty(`${c.id} [MQTT ${c.protocol}] ${verdict}`)}`);
+  return `::${level} ${props.join(',')}::${escapeData(failureText(c))}`;
+}
+
+/**
+ * GitHub Actions annotations (workflow commands on stdout): one `::error` per case that fails the run, pointing
+ * at the case in its scenario file, and one `::warning` per non-strict result that does not (without
+ * --strict). Expected failures get none.
+ */
+export function githubAnnotations(report: RunReport, strict: boolean): string[] {
+  const out: string[] = [];
+  for (const c of report.cases) {
+    if (isConformanceFailure(c, strict)) out.push(annotation('error', c));
+    else if (c.status === 'non-strict' && !isExpectedFailure(c)) out.push(annotation('warning', c));
+  }
+  return out;
+}
