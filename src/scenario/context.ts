@@ -149,6 +149,9 @@ export interface CaseRuntimeOptions {
   signal: AbortSignal;
   username?: string;
   password?: string;
+  /** The second identity (`identity: second`), when the run has one. */
+  username2?: string;
+  password2?: string;
   /** Shared clock for all of the case's transcripts. */
   epoch: number;
   /** The target's round trip measured before the run (ms); quiet windows derive from it. */

@@ -68,6 +68,8 @@ export interface ConnectSpec {
   password?: Buffer;
   /** Use the run's --username/--password when the step names none (default true). */
   credentials?: boolean;
+  /** Which of the run's identities connects: `second` is --username2/--password2 (the case is skipped without). */
+  identity?: 'first' | 'second';
   will?: WillSpec;
   properties?: Properties;
   /** Protocol level byte written in CONNECT (default: the case's protocol). */

@@ -28,6 +28,11 @@ export interface RunOptions {
   caseTimeoutMs?: number;
   username?: string;
   password?: string;
+  /** A second identity (`identity: second` in a connect step); cases that need one are skipped without it. */
+  username2?: string;
+  password2?: string;
+  /** First level(s) of every test topic (`{prefix}`), default `mqtt-conform`: the vendor's namespace. */
+  topicPrefix?: string;
   /** Aborting stops scheduling; running cases end as errors ("interrupted"); unstarted ones are left out. */
   signal?: AbortSignal;
   runId?: string;
@@ -40,7 +45,9 @@ export interface RunOptions {
 export interface RunOutcome {
   results: CaseResult[];
   /** Set when the run ended early. */
-  stoppedBy?: 'interrupted' | 'target-died' | 'target-unreachable' | 'target-not-mqtt';
+  stoppedBy?: 'interrupted' | 'target-died' | 'target-unreachable' | 'target-not-mqtt' | 'not-authorized';
+  /** 'not-authorized': what the broker answered and what to do about it, one message for the whole run. */
+  detail?: string;
 }
 
 const DEFAULT_CONCURRENCY = 8;
@@ -110,6 +117,24 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       internal.signal,
     );
     if (!checked) return { results: [], stoppedBy: 'interrupted' };
+    // A broker that refuses the suite's credentials (or wants some) cannot be judged at all: one message
+    // and no case run, instead of every case failing as if the broker broke the rules.
+    let refusal = [...verdicts.values()].find((v) => v.refusedCredentials);
+    if (
+      !refusal &&
+      opts.username2 !== undefined &&
+      protocols.length > 0 &&
+      verdicts.get(protocols[0]!)?.status === 'ok'
+    ) {
+      const second = await untilAborted(
+        preflight(opts, protocols[0]!, stepTimeoutMs, runId, internal.signal, 'second'),
+        internal.signal,
+      );
+      if (!second) return { results: [], stoppedBy: 'interrupted' };
+      if (second.refusedCredentials) refusal = second;
+    }
+    if (refusal)
+      return { results: [], stoppedBy: 'not-authorized', detail: refusal.message ?? 'not authorized' };
 
     // 3. Run.
     let deadTarget: Promise<boolean> | undefined;
@@ -405,6 +430,8 @@ interface Preflight {
   roundTripMs?: number;
   /** No CONNACK at all (silence, garbage, close), as opposed to a refusal. */
   noAnswer?: boolean;
+  /** Refused for its credentials: 3.1.1 0x04/0x05, 5.0 0x86/0x87. */
+  refusedCredentials?: boolean;
   message?: string;
   expected?: string;
   actual?: string;
@@ -430,7 +457,10 @@ async function preflight(
   timeoutMs: number,
   runId: string,
   signal?: AbortSignal,
+  identity: 'first' | 'second' = 'first',
 ): Promise<Preflight> {
+  const username = identity === 'second' ? opts.username2 : opts.username;
+  const password = identity === 'second' ? opts.password2 : opts.password;
   const version = protocol === '5.0' ? 5 : 4;
   let client: RawClient | undefined;
   // On interruption the check's connection goes at once (the caller has stopped waiting for it).
@@ -452,10 +482,10 @@ async function preflight(
       protocolVersion: version,
       clean: true,
       keepAlive: 60,
-      clientId: `mc${runId}pf${version}`,
+      clientId: `mc${runId}pf${version}${identity === 'second' ? 'b' : ''}`,
     };
-    if (opts.username !== undefined) connect.username = opts.username;
-    if (opts.password !== undefined) connect.password = Buffer.from(opts.password);
+    if (username !== undefined) connect.username = username;
+    if (password !== undefined) connect.password = Buffer.from(password);
     if (version === 5) connect.properties = {};
     const sentAt = performance.now();
     client.send(connect);
@@ -496,9 +526,27 @@ async function preflight(
     if ((version === 5 && code === 0x84) || (version === 4 && code === 0x01)) {
       return { status: 'skipped', message: `the broker declines MQTT ${protocol} (CONNACK code ${code})` };
     }
+    const hex = `0x${code.toString(16).padStart(2, '0')}`;
+    if (
+      (version === 4 && (code === 0x04 || code === 0x05)) ||
+      (version === 5 && (code === 0x86 || code === 0x87))
+    ) {
+      const flags = identity === 'second' ? '--username2/--password2' : '--username/--password';
+      const what = code === 0x05 || code === 0x87 ? 'not authorized' : 'bad user name or password';
+      const who = identity === 'second' ? 'the second identity' : 'the suite';
+      const hint =
+        username === undefined
+          ? `the broker requires credentials: pass ${flags}`
+          : `check ${flags} (user "${username}")`;
+      return {
+        status: 'error',
+        refusedCredentials: true,
+        message: `the broker refused ${who}'s MQTT ${protocol} CONNECT with ${hex} (${what}); ${hint}. No case was run.`,
+      };
+    }
     return {
       status: 'error',
-      message: `the broker refused a valid MQTT ${protocol} CONNECT with code 0x${code.toString(16)}; check --username/--password`,
+      message: `the broker refused a valid MQTT ${protocol} CONNECT with code ${hex}; check --username/--password`,
     };
   } catch (err) {
     return { status: 'error', noAnswer: true, message: err instanceof Error ? err.message : String(err) };
@@ -547,12 +595,19 @@ async function runCase(
     target: opts.target,
     protocol: p.protocol,
     stepTimeoutMs: opts.stepTimeoutMs,
-    templater: new Templater({ runId: opts.runId, caseIndex: index, protocol: p.protocol }),
+    templater: new Templater({
+      runId: opts.runId,
+      caseIndex: index,
+      protocol: p.protocol,
+      ...(opts.topicPrefix !== undefined ? { topicPrefix: opts.topicPrefix } : {}),
+    }),
     signal: caseAbort.signal,
     epoch: started,
     ...(opts.roundTripMs !== undefined ? { roundTripMs: opts.roundTripMs } : {}),
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
+    ...(opts.username2 !== undefined ? { username2: opts.username2 } : {}),
+    ...(opts.password2 !== undefined ? { password2: opts.password2 } : {}),
   });
   const steps = c.steps.filter((s) => !s.protocols || s.protocols.includes(p.protocol));
   const budget = caseBudget(c, steps, opts.stepTimeoutMs, opts.caseTimeoutMs);

@@ -1,6 +1,7 @@
 /**
  * Templating of scenario strings, applied when a case runs:
- * - `{prefix}`: a topic prefix unique to the run, the case and the protocol (`mqtt-conform/<run>/<case>`);
+ * - `{prefix}`: a topic prefix unique to the run, the case and the protocol (`mqtt-conform/<run>/<case>`;
+ *   the first part is the run's topic prefix, `--topic-prefix`);
  * - `{client:name}`: a client identifier unique to the run, case, protocol and name, at most 23
  *   alphanumeric characters so that every broker must accept it [MQTT-3.1.3-5];
  * - `{protocol}`: `3.1.1` or `5.0`;
@@ -11,6 +12,25 @@ export interface TemplateVars {
   /** Index of the case within the run (unique per case x protocol). */
   caseIndex: number;
   protocol: string;
+  /** First level(s) of `{prefix}` (default `mqtt-conform`). */
+  topicPrefix?: string;
+}
+
+export const DEFAULT_TOPIC_PREFIX = 'mqtt-conform';
+
+/**
+ * Why `text` cannot be a topic prefix (it heads topic names and filters): undefined when it can. No wildcards,
+ * no empty levels at either end, no `$` start (a `$` topic is not matched by wildcards and brokers reserve
+ * them), no U+0000, at most 200 UTF-8 bytes.
+ */
+export function topicPrefixProblem(text: string): string | undefined {
+  if (text === '') return 'it is empty';
+  if (/[+#]/.test(text)) return 'it contains a wildcard (+ or #)';
+  if (text.includes('\u0000')) return 'it contains U+0000';
+  if (text.startsWith('$')) return 'it starts with $';
+  if (text.startsWith('/') || text.endsWith('/')) return 'it starts or ends with /';
+  if (Buffer.byteLength(text) > 200) return 'it is longer than 200 bytes';
+  return undefined;
 }
 
 const PATTERN = /\{(prefix|protocol|client:([A-Za-z0-9_-]+)|repeat:(\d{1,5}):([^{}]*))\}/g;
@@ -20,7 +40,7 @@ export class Templater {
   constructor(private readonly vars: TemplateVars) {}
 
   get prefix(): string {
-    return `mqtt-conform/${this.vars.runId}/${this.vars.caseIndex.toString(36)}`;
+    return `${this.vars.topicPrefix ?? DEFAULT_TOPIC_PREFIX}/${this.vars.runId}/${this.vars.caseIndex.toString(36)}`;
   }
 
   clientId(name: string): string {

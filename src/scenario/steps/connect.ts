@@ -30,6 +30,7 @@ export const connectFields: Record<string, Schema> = {
   username: S.string,
   password: S.bytes,
   credentials: S.bool,
+  identity: S.enum('first', 'second'),
   will: S.object({
     topic: S.req(S.string),
     payload: S.bytes,
@@ -96,6 +97,10 @@ export async function openAndConnect(
   spec: ConnectSpec,
   pos: SourcePos,
 ): Promise<CaseClient> {
+  // A case that needs the second identity (ACL cases) cannot run without one.
+  if (spec.identity === 'second' && ctx.opts.username2 === undefined) {
+    ctx.skip('the case needs a second identity (--username2/--password2)');
+  }
   const client = await ctx.open(name);
   const clientId = spec.clientId ?? ctx.render(`{client:${name}}`);
   // Remember what was used so `reconnect` repeats it (minus the one-off CONNACK expectation).
@@ -132,10 +137,12 @@ export async function openAndConnect(
 export function buildConnect(ctx: CaseContext, spec: ConnectSpec, clientId: string): ConnectPacket {
   const v5 = ctx.version === 5;
   const useRunCredentials = spec.credentials !== false;
-  const username = spec.username ?? (useRunCredentials ? ctx.opts.username : undefined);
+  const second = spec.identity === 'second';
+  const runUsername = second ? ctx.opts.username2 : ctx.opts.username;
+  const runPassword = second ? ctx.opts.password2 : ctx.opts.password;
+  const username = spec.username ?? (useRunCredentials ? runUsername : undefined);
   const password =
-    spec.password ??
-    (useRunCredentials && ctx.opts.password !== undefined ? Buffer.from(ctx.opts.password) : undefined);
+    spec.password ?? (useRunCredentials && runPassword !== undefined ? Buffer.from(runPassword) : undefined);
   const packet: ConnectPacket = {
     type: 'connect',
     protocolName: spec.protocolName ?? 'MQTT',
