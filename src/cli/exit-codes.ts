@@ -8,7 +8,8 @@ export const EXIT = {
   USAGE: 2,
   /**
    * The target could not be reached, answered no valid CONNECT in any protocol version (silent, garbage),
-   * or stopped accepting connections during the run.
+   * or stopped accepting connections during the run; or it refused the suite's credentials (3.1.1 CONNACK
+   * 0x04/0x05, 5.0 0x86/0x87: no case is run).
    */
   UNREACHABLE: 3,
   /** Interrupted by SIGINT (128 + 2), reports written with what ran. */
@@ -27,7 +28,8 @@ export function exitCodeFor(run: {
   if (
     run.stoppedBy === 'target-unreachable' ||
     run.stoppedBy === 'target-died' ||
-    run.stoppedBy === 'target-not-mqtt'
+    run.stoppedBy === 'target-not-mqtt' ||
+    run.stoppedBy === 'not-authorized'
   ) {
     return EXIT.UNREACHABLE;
   }

@@ -16,6 +16,7 @@ import type { ProtocolName } from '../scenario/model.js';
 import { defaultSpecsDir, packageVersion } from '../scenario/paths.js';
 import { defaultConcurrency, runCases } from '../scenario/runner.js';
 import { planCases, splitSelectors, unmatchedSelectors } from '../scenario/select.js';
+import { topicPrefixProblem } from '../scenario/template.js';
 import { runBrokerCommand } from './broker-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
@@ -83,6 +84,9 @@ interface Options {
   strict: boolean;
   username?: string;
   password?: string;
+  username2?: string;
+  password2?: string;
+  topicPrefix?: string;
   reportsDir: string;
   junit: string;
   json: string;
@@ -159,6 +163,16 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
   if (v.password !== undefined && v.username === undefined) {
     throw new UsageError('--password needs --username');
   }
+  if (v.username2 !== undefined) opts.username2 = v.username2;
+  if (v.password2 !== undefined) opts.password2 = v.password2;
+  if (v.password2 !== undefined && v.username2 === undefined) {
+    throw new UsageError('--password2 needs --username2');
+  }
+  if (v['topic-prefix'] !== undefined) {
+    const problem = topicPrefixProblem(v['topic-prefix']);
+    if (problem) throw new UsageError(`--topic-prefix "${v['topic-prefix']}": ${problem}`);
+    opts.topicPrefix = v['topic-prefix'];
+  }
   if (v['expected-failures']) opts.expectedFailures = resolve(io.cwd, v['expected-failures']);
   const t = parsed.positionals[0];
   if (t !== undefined) {
@@ -200,6 +214,9 @@ function parse(argv: string[]) {
       strict: { type: 'boolean' },
       username: { type: 'string' },
       password: { type: 'string' },
+      username2: { type: 'string' },
+      password2: { type: 'string' },
+      'topic-prefix': { type: 'string' },
       reports: { type: 'string' },
       junit: { type: 'string' },
       json: { type: 'string' },
@@ -346,6 +363,9 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
       signal: controller.signal,
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...(opts.username2 !== undefined ? { username2: opts.username2 } : {}),
+      ...(opts.password2 !== undefined ? { password2: opts.password2 } : {}),
+      ...(opts.topicPrefix !== undefined ? { topicPrefix: opts.topicPrefix } : {}),
       keepAllWireLogs: opts.verbose,
       onCaseStart: (p) => reporter.onCaseStart(p),
       onCaseDone: (r) => {
@@ -356,6 +376,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     });
     results = outcome.results;
     stoppedBy = signal ?? outcome.stoppedBy;
+    if (outcome.detail) io.stderr(`mqtt-conform: ${outcome.detail}\n`);
   } finally {
     removeSignal();
     await bundled?.close().catch(() => undefined);

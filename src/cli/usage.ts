@@ -15,6 +15,11 @@ Options:
   --list                     list the selected cases and exit (dry run)
   --strict                   should-level (non-strict) results fail the run too
   --username U, --password P credentials for every CONNECT
+  --username2 U, --password2 P
+                             a second identity, which the ACL denies publishing and subscribing under
+                             the topic prefix: the ACL cases run with it (skipped without)
+  --topic-prefix P           first level(s) of every test topic (default mqtt-conform): the namespace the
+                             broker's ACL allows the first identity
   --reports DIR              folder for junit.xml, report.json, report.html (default reports/)
   --junit FILE               JUnit XML path (default DIR/junit.xml)
   --json FILE                JSON report path (default DIR/report.json)
@@ -31,6 +36,6 @@ Options:
   --verbose                  every case on its own line, full wire logs
   -h, --help, --version
 
-Exit codes: 0 conformant, 1 conformance failures, 2 usage or scenario error, 3 target unreachable (or not answering MQTT),
+Exit codes: 0 conformant, 1 conformance failures, 2 usage or scenario error, 3 target unreachable (or not answering MQTT, or refusing the credentials),
 130/143 interrupted by SIGINT/SIGTERM (reports are written with what ran).
 `;
