@@ -2,6 +2,7 @@ import type { Packet, Properties } from '../../../src/codec/index.js';
 import type { FaultConn, FaultDef } from './types.js';
 
 type Publish = Extract<Packet, { type: 'publish' }>;
+type Subscription = Extract<Packet, { type: 'subscribe' }>['subscriptions'][number];
 
 /** A PUBLISH to clients with its properties changed by `f` (other packets pass). */
 function downProps(f: (props: Properties, p: Publish, conn: FaultConn) => Properties): FaultDef['down'] {
@@ -287,6 +288,73 @@ export const V5_PUBLISH_FAULTS = {
     down: (p) =>
       p.type === 'publish' && p.dup && p.properties?.messageExpiryInterval !== undefined ? null : 'raw',
   },
+  'reroute-shared': {
+    describe:
+      'a shared-subscription message a member leaves unfinished (it disconnects with the QoS 2 flow open) or refuses (failure PUBACK/PUBREC) is sent to another member of the group',
+    up: (p, conn) => {
+      const members = stateMap<FaultConn, string>(conn, 'shareMembers', true);
+      if (p.type === 'subscribe') {
+        for (const s of p.subscriptions) if (s.topic.startsWith('$share/')) members.set(conn, s.topic);
+        return 'raw';
+      }
+      const pending = stateMap<number, Publish>(conn, 'sharedPending');
+      const reroute = (msg: Publish): void => {
+        const filter = members.get(conn);
+        for (const [other, f] of members) {
+          if (other === conn || f !== filter) continue;
+          other.toClient({ ...msg, dup: false, packetId: other.nextProxyId() });
+          return;
+        }
+      };
+      if (p.type === 'disconnect') {
+        for (const msg of pending.values()) if (msg.qos === 2) reroute(msg);
+        members.delete(conn);
+        return 'raw';
+      }
+      if (p.type === 'puback' || p.type === 'pubrec' || p.type === 'pubcomp') {
+        const msg = pending.get(p.packetId);
+        if (msg && p.type !== 'pubcomp' && (p.reasonCode ?? 0) >= 0x80) reroute(msg);
+        if (p.type !== 'pubrec' || (p.reasonCode ?? 0) >= 0x80) pending.delete(p.packetId);
+      }
+      return 'raw';
+    },
+    down: (p, conn) => {
+      if (p.type === 'publish' && p.qos > 0 && p.packetId !== undefined && conn.shared.get('shareMembers'))
+        if (stateMap<FaultConn, string>(conn, 'shareMembers', true).has(conn))
+          stateMap<number, Publish>(conn, 'sharedPending').set(p.packetId, p);
+      return 'raw';
+    },
+  },
+  'grant-invalid-shared': {
+    describe:
+      'a SUBSCRIBE with an invalid shared filter (empty share name, share name with + or #, no filter) or No Local on a shared filter has those filters dropped on the way and granted QoS 0 in the SUBACK',
+    up: (p, conn) => {
+      if (p.type !== 'subscribe') return 'raw';
+      const bad = (s: Subscription): boolean =>
+        s.topic.startsWith('$share/') && (s.noLocal === true || !/^\$share\/[^/+#]+\/./.test(s.topic));
+      const flags = p.subscriptions.map(bad);
+      if (!flags.includes(true)) return 'raw';
+      stateMap<number, boolean[]>(conn, 'invalidShared').set(p.packetId, flags);
+      const kept = p.subscriptions.filter((_, i) => !flags[i]);
+      if (kept.length > 0) return { ...p, subscriptions: kept };
+      conn.toClient({
+        type: 'suback',
+        packetId: p.packetId,
+        reasonCodes: flags.map(() => 0),
+        properties: {},
+      });
+      return null;
+    },
+    down: (p, conn) => {
+      if (p.type !== 'suback') return 'raw';
+      const pending = stateMap<number, boolean[]>(conn, 'invalidShared');
+      const flags = pending.get(p.packetId);
+      if (!flags) return 'raw';
+      pending.delete(p.packetId);
+      const codes = [...p.reasonCodes];
+      return { ...p, reasonCodes: flags.map((b) => (b ? 0 : (codes.shift() ?? 0))) };
+    },
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** The fault that breaks the rule of each case of this area. */
@@ -320,4 +388,9 @@ export const V5_PUBLISH_CASE_FAULTS: Record<string, string | string[]> = {
   '4.3.3/packet-id-new-after-failed-pubrec': 'failed-pubrec-id-held',
   '4.3.3/qos2-completed-after-expiry': 'expired-pubrel-unknown',
   '4.3.3/sent-message-not-expired': 'drop-expiring-redelivery',
+  '4.8.2/shared-granted-qos-respected': 'qos-upgrade',
+  '4.8.2/shared-qos2-completed-with-member': ['reroute-shared', 'no-redelivery'],
+  '4.8.2/shared-failed-ack-discarded': 'reroute-shared',
+  '4.8.2/shared-no-local-refused': 'grant-invalid-shared',
+  '4.8.2/shared-invalid-share-name-refused': 'grant-invalid-shared',
 };
