@@ -201,6 +201,25 @@ describe('framing and events', () => {
     }
   });
 
+  it('takes the 3.1.1 CONNACK 0x01 as a refusal of a CONNECT with an unknown level, then sees the close', async () => {
+    const { client, peer } = await setup({ protocolVersion: 5 });
+    client.send({
+      type: 'connect',
+      protocolName: 'MQTT',
+      protocolVersion: 9,
+      clean: true,
+      keepAlive: 60,
+      clientId: 'x',
+      properties: {},
+    });
+    peer.write(Buffer.from('20020001', 'hex'));
+    const r = await client.expect({ type: 'connack', reasonCode: 1 }, { timeoutMs: 1000 });
+    expect(r.ok).toBe(true);
+    expect(client.closed).toBe(false);
+    peer.end();
+    expect((await client.expectClosed(1000)).ok).toBe(true);
+  });
+
   it('reports a peer FIN as closed/end', async () => {
     const { client, peer } = await setup();
     peer.end();

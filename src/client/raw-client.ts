@@ -61,6 +61,9 @@ type EventPredicate = (e: ClientEvent) => boolean;
  *
  * Waits (`next`, `expect`, ...) consume the inbox in order; run one wait at a time per client.
  */
+/** A 3.1.1 CONNACK 0x01 (unacceptable protocol version). */
+const LEGACY_REFUSAL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
 export class RawClient {
   readonly name: string;
   /** `performance.now()` value that event times are relative to. */
@@ -68,7 +71,10 @@ export class RawClient {
   readonly autoAck: boolean;
 
   private readonly socket: net.Socket;
-  private readonly decoder: StreamDecoder;
+  private decoder: StreamDecoder;
+  /** Protocol level of the last CONNECT sent (a level the client cannot decode replies for, e.g. 9). */
+  private connectLevel: number | undefined;
+  private readonly maxPacketSize: number;
   private readonly inbox: ClientEvent[] = [];
   private cursor = 0;
   private readonly log: TranscriptEntry[] = [];
@@ -91,9 +97,10 @@ export class RawClient {
     this.autoAck = opts.autoAck ?? false;
     this.maxInboxEvents = opts.maxInboxEvents ?? DEFAULT_MAX_INBOX_EVENTS;
     this.maxTranscriptEntries = opts.maxTranscriptEntries ?? DEFAULT_MAX_TRANSCRIPT_ENTRIES;
+    this.maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.decoder = new StreamDecoder({
       protocolVersion: opts.protocolVersion ?? 4,
-      maxPacketSize: opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE,
+      maxPacketSize: this.maxPacketSize,
     });
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () =>
@@ -209,6 +216,7 @@ export class RawClient {
    * connection is already closed nothing is written and the transcript says so.
    */
   send(packet: Packet, opts: SendOptions = {}): Buffer {
+    if (packet.type === 'connect') this.connectLevel = packet.protocolVersion;
     if (packet.type === 'connect' && (packet.protocolVersion === 4 || packet.protocolVersion === 5)) {
       this.decoder.protocolVersion = packet.protocolVersion;
     }
@@ -472,6 +480,13 @@ export class RawClient {
         this.record({ dir: 'in', at, hex: toHex(ev.raw), packet: ev.packet, client: this.name });
         this.push({ kind: 'packet', at, packet: ev.packet, raw: ev.raw });
         if (this.autoAck) this.answer(ev.packet);
+      } else if (this.isLegacyRefusal(ev.raw)) {
+        // A CONNECT of a level the server does not know (not 4 or 5) may be refused in the 3.1.1 form, the one
+        // every level understands (CONNACK 0x01): taken as that packet, and the connection read on in 3.1.1.
+        const packet: Packet = { type: 'connack', sessionPresent: false, reasonCode: 0x01 };
+        this.decoder = new StreamDecoder({ protocolVersion: 4, maxPacketSize: this.maxPacketSize });
+        this.record({ dir: 'in', at, hex: toHex(ev.raw), packet, client: this.name, note: '3.1.1 form' });
+        this.push({ kind: 'packet', at, packet, raw: ev.raw });
       } else {
         this.record({ dir: 'in', at, hex: toHex(ev.raw), error: ev.error, client: this.name });
         this.push({ kind: 'malformed', at, error: ev.error, raw: ev.raw });
@@ -482,6 +497,18 @@ export class RawClient {
         return;
       }
     }
+  }
+
+  /** `20 02 00 01` as the first bytes of a 5.0 connection whose CONNECT had a level other than 4 or 5. */
+  private isLegacyRefusal(raw: Buffer): boolean {
+    return (
+      this.decoder.protocolVersion === 5 &&
+      this.connectLevel !== undefined &&
+      this.connectLevel !== 4 &&
+      this.connectLevel !== 5 &&
+      this.inbox.length === 0 &&
+      raw.equals(LEGACY_REFUSAL)
+    );
   }
 
   private answer(packet: Packet): void {

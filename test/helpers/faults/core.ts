@@ -201,7 +201,7 @@ export const CORE_FAULTS = {
 export const CORE_CASE_FAULTS: Record<string, keyof typeof CORE_FAULTS> = {
   '2.2.3/five-byte-remaining-length': 'never-close',
   '3.1.0/second-connect-closes': 'never-close',
-  '3.1.2/unsupported-protocol-level': 'connack-accept-all',
+  '3.1.2/unsupported-protocol-level': ['connack-accept-all', 'never-close'],
   '3.1.2/reserved-flag-set': 'never-close',
   '3.1.2/will-published-on-abrupt-close': 'no-will',
   '3.1.2/will-discarded-on-disconnect': 'will-on-disconnect',
