@@ -198,7 +198,7 @@ export const CORE_FAULTS = {
 } as const satisfies Record<string, FaultDef>;
 
 /** The fault that breaks the rule each first-set case checks (the proof that the case can fail). */
-export const CORE_CASE_FAULTS: Record<string, keyof typeof CORE_FAULTS> = {
+export const CORE_CASE_FAULTS: Record<string, keyof typeof CORE_FAULTS | Array<keyof typeof CORE_FAULTS>> = {
   '2.2.3/five-byte-remaining-length': 'never-close',
   '3.1.0/second-connect-closes': 'never-close',
   '3.1.2/unsupported-protocol-level': ['connack-accept-all', 'never-close'],
