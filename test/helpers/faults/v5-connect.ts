@@ -1,4 +1,4 @@
-import type { Packet, Properties } from '../../../src/codec/index.js';
+import { encode, type Packet, type Properties } from '../../../src/codec/index.js';
 import type { FaultDef } from './types.js';
 
 /** A long text: enough to push any small packet past a Maximum Packet Size of 128. */
@@ -232,6 +232,28 @@ export const V5_CONNECT_FAULTS = {
         ? { ...p, properties: { ...(p.properties ?? {}), authenticationData: Buffer.from('response') } }
         : 'raw',
   },
+  'string-pair-repaired': {
+    describe:
+      'the ill-formed UTF-8 bytes C3 28 in a CONNECT reach the broker as "AA" (a broker that accepts ill-formed string pairs)',
+    upMalformed: (raw) => {
+      if (raw[0] !== 0x10) return undefined;
+      const at = raw.indexOf(Buffer.from([0xc3, 0x28]));
+      if (at < 0) return undefined;
+      const fixed = Buffer.from(raw);
+      fixed[at] = 0x41;
+      fixed[at + 1] = 0x41;
+      return fixed;
+    },
+  },
+  'property-length-omitted': {
+    describe: 'a 5.0 PUBLISH without properties reaches the client without its Property Length',
+    down: (p, conn) => {
+      if (conn.version !== 5 || p.type !== 'publish' || Object.keys(p.properties ?? {}).length > 0)
+        return 'raw';
+      conn.client.write(encode(p, { protocolVersion: 5, overrides: { omit: ['properties'] } }));
+      return null;
+    },
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
@@ -266,6 +288,8 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   ],
   '4.12/challenge-rejected': ['never-close', 'auth-answer-corrected'],
   '4.12/reauthentication-rejected': ['never-close', 'auth-answer-corrected'],
+  '1.5.7/ill-formed-user-property': ['never-close', 'string-pair-repaired'],
+  '2.2.2.1/zero-property-length': 'property-length-omitted',
   '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
   '3.2.2.3/qos-supported-unless-announced': 'qos2-refused-unannounced',
   '3.2.2.3/will-qos-within-maximum': 'maximum-qos-1',
