@@ -355,6 +355,17 @@ export const V5_PUBLISH_FAULTS = {
       return { ...p, reasonCodes: flags.map((b) => (b ? 0 : (codes.shift() ?? 0))) };
     },
   },
+  'accept-wildcard-response-topic': {
+    describe:
+      'a Response Topic with wildcards in a client PUBLISH reaches the broker with them replaced (so it is accepted)',
+    up: (p) =>
+      p.type === 'publish' && p.properties?.responseTopic && /[+#]/.test(p.properties.responseTopic)
+        ? {
+            ...p,
+            properties: { ...p.properties, responseTopic: p.properties.responseTopic.replace(/[+#]/g, 'w') },
+          }
+        : 'raw',
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** The fault that breaks the rule of each case of this area. */
@@ -393,4 +404,15 @@ export const V5_PUBLISH_CASE_FAULTS: Record<string, string | string[]> = {
   '4.8.2/shared-failed-ack-discarded': 'reroute-shared',
   '4.8.2/shared-no-local-refused': 'grant-invalid-shared',
   '4.8.2/shared-invalid-share-name-refused': 'grant-invalid-shared',
+  '4.13.1/property-length-past-packet': 'never-close',
+  '4.13.1/unknown-property-identifier': 'never-close',
+  '4.13.1/property-not-allowed-in-packet': 'never-close',
+  '4.13.1/single-property-repeated': 'never-close',
+  '4.13.1/response-topic-ill-formed-utf8': 'never-close',
+  '4.13.1/response-topic-wildcard': ['never-close', 'accept-wildcard-response-topic'],
+  '4.13.1/content-type-ill-formed-utf8': 'never-close',
+  '4.13.1/user-property-ill-formed-utf8': 'never-close',
+  '4.13.1/topic-name-length-past-packet': 'never-close',
+  '4.13.1/pubrel-invalid-reason-code': 'never-close',
+  '4.13.1/puback-invalid-reason-code': 'never-close',
 };
