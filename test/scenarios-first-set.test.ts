@@ -19,8 +19,22 @@ let broker: { host: string; port: number; close(): Promise<void> };
 beforeAll(async () => {
   files = loadScenarios([defaultSpecsDir()]);
   planned = planCases(files, { protocols: ['3.1.1', '5.0'] });
-  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  broker = await startBroker({ host: '127.0.0.1', port: 0, config: ACL_CONFIG });
 });
+
+/**
+ * Everyone may do everything (anonymous clients included) except the second identity, which the ACL cases
+ * (specs/3.3.5-publish-authorization.yaml, 3.8.4-subscribe-authorization.yaml) need denied.
+ */
+const ACL_CONFIG = {
+  users: [{ username: 'denied', password: 'pw2' }],
+  allowAnonymous: true,
+  acl: [
+    { topic: '#', access: 'readwrite' as const, allow: false, username: 'denied' },
+    { topic: '#', access: 'readwrite' as const },
+  ],
+};
+const SECOND_IDENTITY = { username2: 'denied', password2: 'pw2' };
 
 afterAll(async () => {
   await broker?.close();
@@ -64,7 +78,7 @@ describe('first scenario set', () => {
   });
 
   it('passes against the reference broker', async () => {
-    const out = await runCases(planned, { target: broker, stepTimeoutMs: 2000 });
+    const out = await runCases(planned, { target: broker, stepTimeoutMs: 2000, ...SECOND_IDENTITY });
     const bad = out.results.filter(
       (r) => r.status !== 'passed' && !(r.status === 'info' && r.level === 'info'),
     );
@@ -87,7 +101,12 @@ describe('first scenario set', () => {
       try {
         const subset = planned.filter((p) => ids.includes(p.scenario.id));
         expect(subset.length).toBeGreaterThan(0);
-        const out = await runCases(subset, { target: proxy, stepTimeoutMs: 1000, concurrency: 16 });
+        const out = await runCases(subset, {
+          target: proxy,
+          stepTimeoutMs: 1000,
+          concurrency: 16,
+          ...SECOND_IDENTITY,
+        });
         for (const r of out.results) {
           const want = r.level === 'should' ? 'non-strict' : 'failed';
           expect(r.status, summary([r])).toBe(want);

@@ -57,13 +57,21 @@ export const MOSQUITTO_MISSING =
  * stdout) and resolves once the port accepts connections. Retries on another port if the first one was
  * taken in the meantime.
  */
-export async function startMosquitto(): Promise<RunningMosquitto> {
+export interface MosquittoOptions {
+  /**
+   * Config lines in place of `allow_anonymous true` (users, ACLs, more listeners...), written with the files
+   * they need into `dir`, the broker's temporary folder (removed on stop); `port` is the main listener's.
+   */
+  configure?: (dir: string, port: number) => Promise<string[]> | string[];
+}
+
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<RunningMosquitto> {
   const bin = findMosquitto();
   if (!bin) throw new MosquittoStartError(MOSQUITTO_MISSING);
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(bin, await freePort());
+      return await startOnce(bin, await freePort(), opts);
     } catch (err) {
       lastError = err;
     }
@@ -71,14 +79,21 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
   throw lastError;
 }
 
-async function startOnce(bin: string, port: number): Promise<RunningMosquitto> {
+async function startOnce(bin: string, port: number, opts: MosquittoOptions): Promise<RunningMosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'mqtt-conform-mosquitto-'));
   const configPath = join(dir, 'mosquitto.conf');
+  let extra: string[];
+  try {
+    extra = opts.configure ? await opts.configure(dir, port) : ['allow_anonymous true'];
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   await writeFile(
     configPath,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...extra,
       'persistence false',
       'log_dest stdout',
       'log_type error',

@@ -1,3 +1,4 @@
+import { AUTH_CASE_FAULTS, AUTH_FAULTS } from './auth.js';
 import { CONNECT_CASE_FAULTS, CONNECT_FAULTS } from './connect.js';
 import { CORE_CASE_FAULTS, CORE_FAULTS } from './core.js';
 import { MALFORMED_CASE_FAULTS, MALFORMED_FAULTS } from './malformed.js';
@@ -21,6 +22,7 @@ export const FAULTS = {
   ...TIMING_FAULTS,
   ...V5_CONNECT_FAULTS,
   ...V5_PUBLISH_FAULTS,
+  ...AUTH_FAULTS,
 } satisfies Record<string, FaultDef>;
 
 export type Fault = keyof typeof FAULTS;
@@ -40,4 +42,5 @@ export const CASE_FAULTS: CaseFaults = {
   ...(TIMING_CASE_FAULTS as CaseFaults),
   ...(V5_CONNECT_CASE_FAULTS as CaseFaults),
   ...(V5_PUBLISH_CASE_FAULTS as CaseFaults),
+  ...(AUTH_CASE_FAULTS as CaseFaults),
 };
