@@ -88,6 +88,16 @@ pre { white-space: pre-wrap; word-break: break-all; background: #f5f5f5; padding
 details > summary { cursor: pointer; color: #1565c0; }
 tr.case-detail td { background: #fcfcfc; }
 .hidden { display: none !important; }
+table.coverage { width: auto; }
+table.coverage th.group { text-align: center; border-left: 2px solid var(--line); }
+table.coverage td[data-col="checked"] { border-left: 2px solid var(--line); }
+td.bad { color: var(--fail); font-weight: 600; }
+.bar { display: inline-block; width: 60px; height: 8px; background: #e0e0e0; border-radius: 4px; vertical-align: middle; overflow: hidden; }
+.bar > span { display: block; height: 100%; background: var(--pass); }
+#coverage summary h2 { display: inline; }
+code.statement { white-space: nowrap; }
+#failing td { white-space: nowrap; }
+#failing td:last-child { white-space: normal; width: 100%; }
 `;
 
 function badge(v: Verdict): string {
@@ -135,27 +145,57 @@ function caseRows(c: CaseResult, entries: ReadonlyMap<string, CatalogueEntry>): 
 </tbody>`;
 }
 
-function coverageTables(cov: readonly RunCoverage[]): string {
+function coverageTable(cov: readonly RunCoverage[]): string {
   if (cov.length === 0) return '';
   const pct = (a: number, b: number): string => (b === 0 ? '-' : `${Math.floor((a * 100) / b)}%`);
-  const out = [
-    '<section id="coverage"><h2>Statement coverage</h2>',
-    '<p class="muted">Per chapter: the observable server-bound statements of the specification, those a must- or should-level case of this run checked, and how they fared (a statement takes the worst verdict of its cases).</p>',
-  ];
-  for (const v of cov) {
-    out.push(
-      `<h3>MQTT ${v.protocol}</h3><table class="coverage" data-protocol="${v.protocol}"><thead><tr><th>chapter</th><th class="num">observable</th><th class="num">checked</th><th class="num">checked of observable</th><th class="num">passed</th><th class="num">failed</th></tr></thead><tbody>`,
-    );
-    for (const r of [...v.chapters, v.totals]) {
-      const total = r === v.totals;
-      out.push(
-        `<tr${total ? ' class="total"' : ''} data-chapter="${esc(r.chapter)}"><td>${total ? '<b>all</b>' : esc(r.chapter)}</td><td class="num">${r.observable}</td><td class="num">${r.checked}</td><td class="num">${pct(r.checked, r.observable)}</td><td class="num">${r.passed}</td><td class="num">${r.failed}</td></tr>`,
-      );
-    }
-    out.push('</tbody></table>');
-  }
-  out.push('</section>');
-  return out.join('\n');
+  const chapters: string[] = [];
+  for (const v of cov)
+    for (const r of v.chapters) if (!chapters.includes(r.chapter)) chapters.push(r.chapter);
+  chapters.sort(compareIds);
+  const cells = (v: RunCoverage, r: RunCoverage['totals'] | undefined): string => {
+    const td = (col: string, text: string, cls = 'num'): string =>
+      `<td class="${cls}" data-protocol="${v.protocol}" data-col="${col}">${text}</td>`;
+    if (!r) return ['checked', 'percent', 'passed', 'failed'].map((c) => td(c, '-')).join('');
+    const share = r.observable === 0 ? 0 : Math.round((r.checked * 100) / r.observable);
+    return [
+      td('checked', `${r.checked} / ${r.observable}`),
+      td(
+        'percent',
+        `<span class="bar"><span style="width:${share}%"></span></span> ${pct(r.checked, r.observable)}`,
+      ),
+      td('passed', String(r.passed)),
+      td('failed', String(r.failed), r.failed > 0 ? 'num bad' : 'num'),
+    ].join('');
+  };
+  const rows = chapters.map(
+    (ch) =>
+      `<tr data-chapter="${esc(ch)}"><td>${esc(ch)}</td>${cov
+        .map((v) =>
+          cells(
+            v,
+            v.chapters.find((r) => r.chapter === ch),
+          ),
+        )
+        .join('')}</tr>`,
+  );
+  rows.push(
+    `<tr class="total" data-chapter="all"><td><b>all</b></td>${cov.map((v) => cells(v, v.totals)).join('')}</tr>`,
+  );
+  return [
+    `<section id="coverage"><details><summary><h2>Statement coverage</h2> <span class="muted" id="coverage-summary">${cov
+      .map((v) => {
+        const t = v.totals;
+        return `MQTT ${v.protocol}: ${t.checked} of ${t.observable} observable statements checked (${pct(t.checked, t.observable)}), ${t.failed} failing`;
+      })
+      .join('; ')}</span></summary>`,
+    '<p class="muted">Per chapter and version: the observable server-bound statements that a must- or should-level case of this run checked, and how they fared (a statement takes the worst verdict of its cases).</p>',
+    '<table class="coverage"><thead>',
+    `<tr><th rowspan="2">chapter</th>${cov.map((v) => `<th colspan="4" class="group">MQTT ${v.protocol}</th>`).join('')}</tr>`,
+    `<tr>${cov.map(() => '<th class="num">checked / observable</th><th></th><th class="num">passed</th><th class="num">failed</th>').join('')}</tr>`,
+    '</thead><tbody>',
+    ...rows,
+    '</tbody></table></details></section>',
+  ].join('\n');
 }
 
 /** The script behind the filters: verdict checkboxes, section and protocol menus and a text search. */
@@ -241,17 +281,23 @@ export function buildHtmlReport(report: RunReport, opts: HtmlOptions = {}): stri
   );
   if (report.stoppedBy) body.push(`<p class="xf">Run stopped early: ${esc(report.stoppedBy)}</p>`);
   if (failing.length > 0) {
+    // One line per case id: the protocols it failed on link to their rows.
+    const byId = new Map<string, CaseResult[]>();
+    for (const c of failing) byId.set(c.id, [...(byId.get(c.id) ?? []), c]);
     body.push(
-      `<h3>Not conformant (${failing.length})</h3><ul id="failing">`,
-      ...failing.map(
-        (c) =>
-          `<li><a href="#${caseAnchor(c)}" data-show-case="${caseAnchor(c)}">${esc(c.id)}</a> [MQTT ${c.protocol}] ${badge(c.status)} ${esc(c.message?.split('\n')[0] ?? c.title)}</li>`,
-      ),
-      '</ul>',
+      `<h3>Not conformant (${failing.length})</h3><table id="failing"><tbody>`,
+      ...[...byId.values()].map((list) => {
+        const first = list[0]!;
+        const links = list
+          .map((c) => `<a href="#${caseAnchor(c)}" data-show-case="${caseAnchor(c)}">${c.protocol}</a>`)
+          .join(' ');
+        return `<tr><td>${badge(first.status)}</td><td><code>${esc(first.id)}</code></td><td>MQTT ${links}</td><td>${statementList(first.statements, entries)}</td><td>${esc(first.message?.split('\n')[0] ?? first.title)}</td></tr>`;
+      }),
+      '</tbody></table>',
     );
   }
   body.push('</section>');
-  body.push(coverageTables(opts.catalogues ? runCoverage(report.cases, opts.catalogues) : []));
+  body.push(coverageTable(opts.catalogues ? runCoverage(report.cases, opts.catalogues) : []));
 
   const protocols = [...new Set(report.cases.map((c) => c.protocol))];
   body.push(
