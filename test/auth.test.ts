@@ -153,6 +153,30 @@ function authSuite(
   });
 }
 
+describe('options', () => {
+  it('refuses a topic prefix that cannot head a topic, and --password2 without --username2 (exit 2)', async () => {
+    for (const args of [
+      ['--topic-prefix', 'a/#'],
+      ['--topic-prefix', '$SYS/x'],
+      ['--password2', 'x'],
+    ]) {
+      let err = '';
+      const code = await main(['127.0.0.1:1', ...args], {
+        stdout: () => undefined,
+        stderr: (t) => {
+          err += t;
+        },
+        isTTY: false,
+        onSignal: () => () => undefined,
+      });
+      expect(code, args.join(' ')).toBe(2);
+      expect(err).toMatch(
+        args[0] === '--password2' ? /--password2 needs --username2/ : /--topic-prefix ".*": it/,
+      );
+    }
+  });
+});
+
 describe('reference broker with users and an ACL', () => {
   let broker: { host: string; port: number; close(): Promise<void> };
   beforeAll(async () => {

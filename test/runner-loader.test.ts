@@ -6,7 +6,7 @@ import { loadExpectedFailures } from '../src/scenario/expected-failures.js';
 import { loadScenarioFile, loadScenarios } from '../src/scenario/loader.js';
 import type { ScenarioCase } from '../src/scenario/model.js';
 import { matchesSelector, planCases } from '../src/scenario/select.js';
-import { Templater } from '../src/scenario/template.js';
+import { Templater, topicPrefixProblem } from '../src/scenario/template.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 function issuesOf(text: string, name = 'specs/x.yaml'): string[] {
@@ -159,6 +159,15 @@ describe('templating and selection', () => {
     expect(a.value({ t: ['{protocol}'], n: 3 })).toEqual({ t: ['5.0'], n: 3 });
     expect(a.string('{prefix}/{repeat:3:ab/}x')).toBe('mqtt-conform/abc123/5/ab/ab/ab/x');
     expect(a.string('{repeat:65535:a}')).toHaveLength(65_535);
+  });
+
+  it('heads {prefix} with the run topic prefix (--topic-prefix) and refuses prefixes that cannot head a topic', () => {
+    const t = new Templater({ runId: 'abc123', caseIndex: 5, protocol: '3.1.1', topicPrefix: 'acme/dev' });
+    expect(t.string('{prefix}/x')).toBe('acme/dev/abc123/5/x');
+    expect(t.string('$mc/{prefix}/x')).toBe('$mc/acme/dev/abc123/5/x');
+    expect(topicPrefixProblem('acme/dev')).toBeUndefined();
+    for (const bad of ['', 'a/+', 'a/#', '$SYS', '/a', 'a/', 'a\u0000b', 'x'.repeat(201)])
+      expect(topicPrefixProblem(bad), bad).toBeDefined();
   });
 
   it('selects by section prefix, id glob and statement id', () => {
