@@ -7,7 +7,7 @@ import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Broker } from './broker.js';
 import type { BrokerConfig, ListenerConfig } from './config.js';
 import { Logger, type LogLevel } from './logger.js';
-import { acceptWebSocket } from './websocket.js';
+import { MqttWebSocketServer } from './websocket.js';
 
 export type { AclRule, BrokerConfig, BrokerLimits, BrokerUser, ListenerConfig } from './config.js';
 export { BrokerConfigError, DEFAULT_LIMITS, loadBrokerConfig, validateBrokerConfig } from './config.js';
@@ -77,9 +77,9 @@ function createListener(broker: Broker, l: ListenerConfig): Server {
       http.on('request', (_req, res) => {
         res.writeHead(426, { 'Content-Type': 'text/plain' }).end('MQTT over WebSocket only\n');
       });
+      const wss = new MqttWebSocketServer(broker.limits.maxPacketSize + 16);
       http.on('upgrade', (req, socket, head) => {
-        const ws = acceptWebSocket(req, socket as Socket, head, broker.limits.maxPacketSize + 16);
-        if (ws !== undefined) broker.accept(ws);
+        wss.handleUpgrade(req, socket as Socket, head, (stream) => broker.accept(stream));
       });
       return http;
     }
