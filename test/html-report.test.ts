@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,8 @@ afterAll(async () => {
 async function cli(args: string[], inDir = false): Promise<{ code: number; dir: string; out: string }> {
   const dir = tempDir('mc-html-');
   let out = '';
-  const code = await main([...args, '--reports', dir], {
+  // Subcommands (matrix) take no --reports.
+  const code = await main(args[0] === 'matrix' ? args : [...args, '--reports', dir], {
     ...(inDir ? { cwd: dir } : {}),
     stdout: (t) => {
       out += t;
@@ -177,5 +178,68 @@ describe.skipIf(!chromiumPath)('HTML report in headless Chromium', () => {
     } finally {
       await page.context().close();
     }
+  });
+
+  it('matrix: cases x brokers from JSON results, differences first, cells open to expected/actual', async () => {
+    const qos1 = '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery';
+    const good = await cli([`${broker.host}:${broker.port}`, '--only', qos1]);
+    const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
+    let bad: Awaited<ReturnType<typeof cli>>;
+    try {
+      bad = await cli([`127.0.0.1:${proxy.port}`, '--only', qos1, '--timeout', '500']);
+    } finally {
+      await proxy.close();
+    }
+    expect([good.code, bad.code]).toEqual([0, 1]);
+    const dir = tempDir('mc-matrix-');
+    const a = join(dir, 'reference.json');
+    const b = join(dir, 'broken.json');
+    copyFileSync(join(good.dir, 'report.json'), a);
+    copyFileSync(join(bad.dir, 'report.json'), b);
+    const out = join(dir, 'm.html');
+    const m = await cli(['matrix', a, b, '--html', out]);
+    expect(m.code).toBe(0);
+    expect(m.out).toContain('4 case(s), 4 with differing verdicts');
+    expect(m.out).toContain('broken: mqtt://127.0.0.1:');
+    expect(m.out).toContain(`matrix: ${out}`);
+
+    const { page, requests, errors } = await openFile(browser!, out);
+    try {
+      expect(requests).toEqual([]);
+      expect(errors).toEqual([]);
+      expect(await page.locator('table.brokers tr').first().locator('th').allTextContents()).toEqual([
+        '',
+        'reference',
+        'broken',
+      ]);
+      expect(await shown(page.locator('#differ-count'))).toBe('4');
+      const differs = page.locator('#matrix-differs tr.case');
+      expect(await differs.count()).toBe(4);
+      const row = page.locator(
+        '#matrix-differs tr.case[data-id="4.3.2/puback-echoes-packet-id"][data-protocol="5.0"]',
+      );
+      const cells = row.locator('td.cell');
+      expect(await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict')))).toEqual([
+        'passed',
+        'failed',
+      ]);
+      const actual = cells.nth(1).locator('pre.actual');
+      expect(await actual.isVisible()).toBe(false);
+      await cells.nth(1).locator('summary').click();
+      expect(await shown(actual)).toMatch(/^PUBACK {packetId: 4661\b/);
+      expect(await shown(cells.nth(1).locator('pre.wire'))).toMatch(/<- PUBACK/);
+      expect(await page.locator('#matrix-same tr.case').count()).toBe(0);
+      await page.locator('#filter-protocol').selectOption('3.1.1');
+      expect(await shown(page.locator('#shown-count'))).toBe('2');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.context().close();
+    }
+
+    // A file that is not a results file is a usage error naming it.
+    writeFileSync(join(dir, 'junk.json'), '{"tool":"other"}');
+    const junk = await cli(['matrix', a, join(dir, 'junk.json')]);
+    expect(junk.code).toBe(2);
+    expect(junk.out).toContain('junk.json: not an mqtt-conform results file');
   });
 });

@@ -20,6 +20,7 @@ import { topicPrefixProblem } from '../scenario/template.js';
 import { runBrokerCommand } from './broker-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
+import { runMatrixCommand } from './matrix-command.js';
 import {
   parseReporters,
   parseRequire,
@@ -245,6 +246,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   if (argv[0] === 'broker') return runBrokerCommand(argv.slice(1), io);
   if (argv[0] === 'fuzz') return runFuzzCommand(argv.slice(1), io);
   if (argv[0] === 'replay') return runReplayCommand(argv.slice(1), io);
+  if (argv[0] === 'matrix') return runMatrixCommand(argv.slice(1), io);
   let opts: Options | 'help' | 'version';
   try {
     opts = parseOptions(argv, io);

@@ -2,6 +2,7 @@ export const USAGE = `Usage: mqtt-conform [target] [options]
        mqtt-conform broker [--host HOST] [--port PORT] [--config FILE] [--log-level LEVEL]
        mqtt-conform fuzz [target | --spawn CMD | --compare A B] [options]   (mqtt-conform fuzz --help)
        mqtt-conform replay FILE [target | --spawn CMD]
+       mqtt-conform matrix RESULTS.json ... [--html FILE]               (cases x brokers, HTML)
 
 Runs the MQTT conformance scenarios against a broker. target is host:port, mqtt://host[:port] or
 mqtts://host[:port]; without one, the bundled reference broker is started on a free loopback port.
