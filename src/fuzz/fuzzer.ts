@@ -114,6 +114,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   if (!spawned && !opts.target) throw new Error('runFuzz: a target or a spawn command is needed');
 
   const entries = new Map<string, Entry>();
+  /** Distinct findings seen by an event rather than a timeout: they count toward --max-findings. */
+  let counted = 0;
   const started = performance.now();
   let nextIndex = 0;
   let done = 0;
@@ -163,7 +165,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
         ...(seed !== undefined ? { caseSeed: seed } : {}),
       };
       entries.set(key, e);
-      if (entries.size >= maxFindings) stoppedBy ??= 'max-findings';
+      if (!d.timing) counted++;
+      if (counted >= maxFindings) stoppedBy ??= 'max-findings';
     }
     e.finding.count++;
     return e;
@@ -174,6 +177,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const handleTrouble = (
     why: string,
     seen?: { c: FuzzCase; seed: number; streams: Buffer[] },
+    seenKind?: Draft['kind'],
   ): Promise<void> => {
     if (handling) return handling;
     let release!: () => void;
@@ -184,7 +188,23 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const live = exit
         ? ({ ok: false, kind: 'crash', detail: 'the process exited' } as const)
         : await probeLiveness(target(), exec.livenessTimeoutMs);
-      if (live.ok) return;
+      if (live.ok) {
+        // Recovered once the cases' connections closed (a broker blocked by one connection): the case that
+        // saw it is run alone, holding its connection open, to confirm and attribute the hang.
+        if (seen && (seenKind === 'hang' || seenKind === 'crash')) {
+          const candidates = [seen, ...[...recent].reverse().filter((r) => r.c !== seen.c)];
+          recent.length = 0;
+          for (const cand of candidates) {
+            if (opts.signal?.aborted) break;
+            const r = await reproduceAlone(cand.c);
+            if (r.draft && (r.draft.kind === 'hang' || r.draft.kind === 'crash')) {
+              record(r.draft, cand.c, cand.seed, r.streams, r.exit ? { exit: r.exit } : {}).confirmed = true;
+              break;
+            }
+          }
+        }
+        return;
+      }
       const kind = live.kind;
       if (!spawned) {
         // A running target we cannot restart: when it recovers (a hang that ends with its connection), find
@@ -211,7 +231,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       else if (spawned) await spawned.restart();
       samples = [];
       // Newest first: the culprit is most likely among the last cases started.
-      const candidates = [...recent].reverse();
+      const candidates = [...(seen ? [seen] : []), ...[...recent].reverse().filter((r) => r.c !== seen?.c)];
       recent.length = 0;
       for (const cand of candidates) {
         if (opts.signal?.aborted) break;
@@ -383,6 +403,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
         await handleTrouble(
           out.unreachable ?? out.drafts.find((d) => d.kind === 'hang')?.description ?? 'the process exited',
           { c, seed, streams: out.streams },
+          out.drafts.find((d) => d.kind === 'hang' || d.kind === 'crash')?.kind ?? 'crash',
         );
     }
   };
