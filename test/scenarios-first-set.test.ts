@@ -210,6 +210,7 @@ describe('first scenario set', () => {
         '4.4.0/no-resend-after-failed-pubrec',
         '4.8.2/shared-qos2-completed-with-member',
         '4.8.2/shared-failed-ack-discarded',
+        '4.8.2/shared-qos2-not-rerouted-after-session-end',
         '4.13.1/puback-invalid-reason-code',
         // Sessions queue QoS 1 / 2 messages only; a will published at its QoS 2.
         '3.1.2/offline-qos1-qos2-queued',
