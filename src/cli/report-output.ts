@@ -48,8 +48,8 @@ export function unmetRequirements(report: RunReport, required: readonly Protocol
     if (judged > 0) continue;
     out.push(
       cases.length === 0
-        ? `MQTT ${p} is required (--require) but no case of it ran`
-        : `MQTT ${p} is required (--require) but all ${cases.length} of its case(s) were skipped${firstReason(cases.map((c) => c.message))}`,
+        ? `failing the run: MQTT ${p} is required (--require) but no case of it ran`
+        : `failing the run: MQTT ${p} is required (--require) but all ${cases.length} of its case(s) were skipped${firstReason(cases.map((c) => c.message))}`,
     );
   }
   return out;

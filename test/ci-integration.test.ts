@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from '../reference-broker/index.js';
+import { main } from '../src/cli/main.js';
+import { startAedes } from './helpers/aedes.js';
+import { startFaultyProxy } from './helpers/faulty-proxy.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+/** CI integration end to end: GitHub annotations from a real failing run, --require against a 3.1.1-only broker. */
+let broker: { host: string; port: number; close(): Promise<void> };
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+async function cli(args: string[]): Promise<{ code: number; dir: string; stdout: string; stderr: string }> {
+  const dir = tempDir('mc-ci-');
+  let stdout = '';
+  let stderr = '';
+  const code = await main([...args, '--reports', dir], {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    isTTY: false,
+    onSignal: () => () => undefined,
+  });
+  return { code, dir, stdout, stderr };
+}
+
+const QOS1 = '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery';
+
+/** The line of `- id: <slug>` in a scenario file. */
+function lineOf(file: string, slug: string): number {
+  const lines = readFileSync(join(process.cwd(), file), 'utf8').split('\n');
+  return lines.findIndex((l) => l.trim() === `- id: ${slug}`) + 1;
+}
+
+describe('--reporter github', () => {
+  it('prints one ::error per failing case at its scenario file and line', async () => {
+    const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli([`127.0.0.1:${proxy.port}`, '--only', QOS1, '--timeout', '500', '--reporter', 'github']);
+    } finally {
+      await proxy.close();
+    }
+    expect(r.code).toBe(1);
+    const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::'));
+    expect(annotations).toHaveLength(4);
+    const file = 'specs/4.3.2-qos-1.yaml';
+    for (const [slug, protocol] of [
+      ['puback-echoes-packet-id', '3.1.1'],
+      ['puback-echoes-packet-id', '5.0'],
+      ['qos1-delivery', '3.1.1'],
+      ['qos1-delivery', '5.0'],
+    ]) {
+      const line = lineOf(file, slug!);
+      expect(line).toBeGreaterThan(0);
+      const a = annotations.find((x) => x.includes(`title=4.3.2/${slug} [MQTT ${protocol}] failed::`));
+      expect(a, `${slug} ${protocol}`).toBeDefined();
+      expect(a!.startsWith(`::error file=${file},line=${line},title=`)).toBe(true);
+      // One line per annotation: newlines in the text are escaped.
+      expect(a).toContain('%0AStatements: ');
+    }
+    const puback = annotations.find((x) => x.includes('puback-echoes-packet-id [MQTT 3.1.1]'))!;
+    expect(puback).toContain('%0AExpected: PUBACK {packetId: 4660}%0AActual:   PUBACK {packetId: 4661}');
+    // The annotations come after the console summary, before the report paths.
+    expect(r.stdout.indexOf('RESULT:')).toBeLessThan(r.stdout.indexOf('::error'));
+    expect(r.stdout.indexOf('::error')).toBeLessThan(r.stdout.indexOf('reports: '));
+  });
+
+  it('a passing run prints none; an unknown reporter is a usage error', async () => {
+    const ok = await cli([`${broker.host}:${broker.port}`, '--only', QOS1, '--reporter', 'github']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).not.toContain('::');
+    const bad = await cli([`${broker.host}:${broker.port}`, '--reporter', 'teamcity']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--reporter: expected console or github, got "teamcity"');
+  });
+});
+
+describe('--require', () => {
+  it('a version the broker declines entirely fails the run only when required', async () => {
+    const aedes = await startAedes();
+    try {
+      const target = `127.0.0.1:${aedes.port}`;
+      const plain = await cli([target, '--only', QOS1]);
+      expect(plain.code).toBe(0);
+      const json = JSON.parse(readFileSync(join(plain.dir, 'report.json'), 'utf8'));
+      expect(
+        json.cases
+          .filter((c: { protocol: string }) => c.protocol === '5.0')
+          .map((c: { status: string }) => c.status),
+      ).toEqual(['skipped', 'skipped']);
+
+      const required = await cli([target, '--only', QOS1, '--require', '3.1.1,5.0']);
+      expect(required.code).toBe(1);
+      expect(required.stderr).toMatch(
+        /failing the run: MQTT 5\.0 is required \(--require\) but all 2 of its case\(s\) were skipped \(.*declines MQTT 5\.0/,
+      );
+      expect(required.stderr).not.toContain('MQTT 3.1.1 is required');
+
+      const only311 = await cli([target, '--only', QOS1, '--require', '3.1.1']);
+      expect(only311.code).toBe(0);
+    } finally {
+      await aedes.stop();
+    }
+  });
+
+  it('a version left out by --protocol is not judged; bad values are usage errors', async () => {
+    const target = `${broker.host}:${broker.port}`;
+    const r = await cli([target, '--only', QOS1, '--protocol', '3.1.1', '--require', '5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MQTT 5.0 is required (--require) but no case of it ran');
+    const bad = await cli([target, '--require', '3.1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--require: expected 3.1.1 or 5.0, got "3.1"');
+  });
+});
