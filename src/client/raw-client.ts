@@ -23,6 +23,7 @@ import type {
   SendOptions,
   TranscriptEntry,
 } from './types.js';
+import { connectWebSocket, type WebSocketConnectError, WebSocketStream } from './websocket.js';
 
 const DEFAULT_MAX_PACKET_SIZE = 16 * 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -70,7 +71,8 @@ export class RawClient {
   readonly epoch: number;
   readonly autoAck: boolean;
 
-  private readonly socket: net.Socket;
+  /** TCP or TLS socket, or the MQTT stream inside a WebSocket (ws:// and wss:// targets). */
+  private readonly socket: net.Socket | WebSocketStream;
   private decoder: StreamDecoder;
   /** Protocol level of the last CONNECT sent (a level the client cannot decode replies for, e.g. 9). */
   private connectLevel: number | undefined;
@@ -90,7 +92,7 @@ export class RawClient {
   private socketClosed = false;
   private readonly socketClosedWaiters = new Set<() => void>();
 
-  private constructor(socket: net.Socket, opts: ClientOptions, epoch: number) {
+  private constructor(socket: net.Socket | WebSocketStream, opts: ClientOptions, epoch: number) {
     this.socket = socket;
     this.name = opts.name ?? 'client';
     this.epoch = epoch;
@@ -132,6 +134,25 @@ export class RawClient {
         return;
       }
       const useTls = opts.tls !== undefined && opts.tls !== false;
+      if (opts.websocket) {
+        const target = { host: opts.host, port: opts.port, path: opts.websocket.path };
+        connectWebSocket(
+          opts.tls !== undefined ? { ...target, tls: opts.tls } : target,
+          timeoutMs,
+          signal,
+        ).then(
+          (stream) => {
+            const client = new RawClient(stream, opts, epoch);
+            client.note(
+              `connected to ${useTls ? 'wss' : 'ws'}://${opts.host}:${opts.port}${opts.websocket!.path} (WebSocket, subprotocol ${stream.protocol})`,
+            );
+            resolve(client);
+          },
+          (err: WebSocketConnectError) =>
+            reject(new ConnectError(err.code ?? 'WS', opts.host, opts.port, err.message, err)),
+        );
+        return;
+      }
       const socket: net.Socket = useTls
         ? tls.connect({
             host: opts.host,
@@ -410,7 +431,8 @@ export class RawClient {
       this.closingLocally = true;
       this.recordClosed('local', 'reset by client');
       try {
-        this.socket.resetAndDestroy();
+        if (this.socket instanceof WebSocketStream) this.socket.destroy();
+        else this.socket.resetAndDestroy();
       } catch {
         // TLS sockets have no TCP handle to reset.
         this.socket.destroy();

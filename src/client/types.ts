@@ -7,6 +7,8 @@ export interface ClientOptions {
   port: number;
   /** `true` or TLS options for mqtts:// targets. */
   tls?: boolean | ConnectionOptions;
+  /** MQTT over WebSocket (ws://, or wss:// with `tls`): the request path; subprotocol `mqtt`. */
+  websocket?: { path: string };
   /** Protocol level used to decode what the broker sends; a CONNECT sent through the client sets it too. */
   protocolVersion?: ProtocolVersion;
   /** Largest packet accepted from the broker before the stream is declared malformed (default 16 MiB). */

@@ -10,6 +10,8 @@ export interface Target {
   host: string;
   port: number;
   tls?: boolean | ConnectionOptions;
+  /** MQTT over WebSocket (ws://, wss:// with tls): the request path. */
+  websocket?: { path: string };
 }
 
 /**
@@ -235,6 +237,7 @@ export class CaseContext {
         host: this.opts.target.host,
         port: this.opts.target.port,
         ...(this.opts.target.tls ? { tls: this.opts.target.tls } : {}),
+        ...(this.opts.target.websocket ? { websocket: this.opts.target.websocket } : {}),
         protocolVersion: this.version,
         name,
         epoch: this.opts.epoch,
