@@ -184,18 +184,25 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
       throw err;
     }
   }
-  if ((v.ca !== undefined || v.insecure) && !opts.target?.tls) {
-    throw new UsageError('--ca and --insecure apply to mqtts:// targets only');
+  const tlsFlags = v.ca !== undefined || v.insecure || v.cert !== undefined || v.key !== undefined;
+  if (tlsFlags && !opts.target?.tls) {
+    throw new UsageError('--ca, --cert, --key and --insecure apply to mqtts:// and wss:// targets only');
   }
-  if (opts.target?.tls && (v.ca !== undefined || v.insecure)) {
+  if ((v.cert === undefined) !== (v.key === undefined)) {
+    throw new UsageError('--cert and --key go together (a client certificate and its private key)');
+  }
+  if (opts.target?.tls && tlsFlags) {
     const tlsOptions: ConnectionOptions = {};
-    if (v.ca !== undefined) {
+    const read = (flag: 'ca' | 'cert' | 'key', file: string): Buffer => {
       try {
-        tlsOptions.ca = readFileSync(resolve(io.cwd, v.ca));
+        return readFileSync(resolve(io.cwd, file));
       } catch (err) {
-        throw new UsageError(`--ca: ${err instanceof Error ? err.message : String(err)}`);
+        throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
       }
-    }
+    };
+    if (v.ca !== undefined) tlsOptions.ca = read('ca', v.ca);
+    if (v.cert !== undefined) tlsOptions.cert = read('cert', v.cert);
+    if (v.key !== undefined) tlsOptions.key = read('key', v.key);
     if (v.insecure) tlsOptions.rejectUnauthorized = false;
     opts.target.tls = tlsOptions;
   }
@@ -229,6 +236,8 @@ function parse(argv: string[]) {
       'expected-failures': { type: 'string' },
       'no-color': { type: 'boolean' },
       ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       insecure: { type: 'boolean' },
       verbose: { type: 'boolean' },
       specs: { type: 'string', multiple: true },
@@ -359,7 +368,12 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   let stoppedBy: string | undefined;
   try {
     const outcome = await runCases(planned, {
-      target: { host: target.host, port: target.port, ...(target.tls ? { tls: target.tls } : {}) },
+      target: {
+        host: target.host,
+        port: target.port,
+        ...(target.tls ? { tls: target.tls } : {}),
+        ...(target.websocket ? { websocket: target.websocket } : {}),
+      },
       concurrency: opts.concurrency,
       stepTimeoutMs: opts.timeoutMs,
       signal: controller.signal,

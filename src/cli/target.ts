@@ -4,18 +4,33 @@ export class TargetParseError extends Error {
   readonly code = 'BAD_TARGET';
 }
 
-/** `host:port`, `host` (port 1883), `[v6]:port`, `mqtt://host[:port]`, `mqtts://host[:port]` (port 8883). */
+const DEFAULT_PORT = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const;
+
+/**
+ * `host:port`, `host` (port 1883), `[v6]:port`, `mqtt://host[:port]`, `mqtts://host[:port]` (port 8883),
+ * `ws://host[:port][/path]` (port 80) and `wss://host[:port][/path]` (port 443): MQTT over WebSocket, the path
+ * from the URL (default `/`).
+ */
 export function parseTarget(text: string): Target & { display: string } {
-  let tls = false;
+  let kind: keyof typeof DEFAULT_PORT = 'mqtt';
   let rest = text;
+  let path = '/';
   const scheme = /^([a-z]+):\/\//i.exec(text);
   if (scheme) {
     const s = scheme[1]!.toLowerCase();
-    if (s === 'mqtts' || s === 'ssl' || s === 'tls') tls = true;
+    if (s === 'mqtts' || s === 'ssl' || s === 'tls') kind = 'mqtts';
+    else if (s === 'ws' || s === 'wss') kind = s;
     else if (s !== 'mqtt' && s !== 'tcp') {
-      throw new TargetParseError(`target "${text}": unsupported scheme ${s}:// (use mqtt:// or mqtts://)`);
+      throw new TargetParseError(
+        `target "${text}": unsupported scheme ${s}:// (use mqtt://, mqtts://, ws:// or wss://)`,
+      );
     }
-    rest = text.slice(scheme[0].length).replace(/\/.*$/, '');
+    rest = text.slice(scheme[0].length);
+    const slash = rest.indexOf('/');
+    if (slash >= 0) {
+      if (kind === 'ws' || kind === 'wss') path = rest.slice(slash);
+      rest = rest.slice(0, slash);
+    }
   }
   let host: string;
   let portText: string | undefined;
@@ -27,20 +42,23 @@ export function parseTarget(text: string): Target & { display: string } {
     const m = /^([^:]+)(?::(\d*))?$/.exec(rest);
     if (!m)
       throw new TargetParseError(
-        `target "${text}": expected host:port, mqtt://host:port or mqtts://host:port`,
+        `target "${text}": expected host:port, mqtt://host:port, mqtts://host:port, ws://host:port/path or wss://host:port/path`,
       );
     host = m[1]!;
     portText = m[2];
   }
   if (portText === '') throw new TargetParseError(`target "${text}": empty port`);
-  const port = portText === undefined ? (tls ? 8883 : 1883) : Number(portText);
+  const port = portText === undefined ? DEFAULT_PORT[kind] : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new TargetParseError(`target "${text}": port must be 1-65535`);
   }
+  const tls = kind === 'mqtts' || kind === 'wss';
+  const ws = kind === 'ws' || kind === 'wss';
   return {
     host,
     port,
     ...(tls ? { tls: true } : {}),
-    display: `${tls ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ...(ws ? { websocket: { path } } : {}),
+    display: `${kind}://${host.includes(':') ? `[${host}]` : host}:${port}${ws ? path : ''}`,
   };
 }

@@ -4,8 +4,9 @@ export const USAGE = `Usage: mqtt-conform [target] [options]
        mqtt-conform replay FILE [target | --spawn CMD]
        mqtt-conform matrix RESULTS.json ... [--html FILE]               (cases x brokers, HTML)
 
-Runs the MQTT conformance scenarios against a broker. target is host:port, mqtt://host[:port] or
-mqtts://host[:port]; without one, the bundled reference broker is started on a free loopback port.
+Runs the MQTT conformance scenarios against a broker. target is host:port, mqtt://host[:port],
+mqtts://host[:port], ws://host[:port]/path or wss://host[:port]/path (MQTT over WebSocket); without one, the
+bundled reference broker is started on a free loopback port.
 \`mqtt-conform broker\` runs that reference broker in the foreground (\`mqtt-conform broker --help\`).
 
 Options:
@@ -30,8 +31,9 @@ Options:
   --concurrency N            cases run at once (default 8)
   --timeout MS               bound for each wait of a step (default 5000)
   --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations
-  --ca FILE                  PEM CA certificate(s) to verify an mqtts:// target
-  --insecure                 do not verify the mqtts:// target's certificate
+  --ca FILE                  PEM CA certificate(s) to verify an mqtts:// or wss:// target
+  --cert FILE, --key FILE    PEM client certificate and its private key (TLS client authentication)
+  --insecure                 do not verify the mqtts:// or wss:// target's certificate
   --specs DIR                scenario folder or file instead of the bundled specs/ (repeatable)
   --no-color                 no ANSI colours
   --verbose                  every case on its own line, full wire logs
