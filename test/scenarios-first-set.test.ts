@@ -135,6 +135,28 @@ describe('first scenario set', () => {
       ['4.3.3/qos2-inbound-flow', '4.3.3/qos2-outbound-flow', '3.6.1/reserved-flags-not-0010'],
     ],
     ['session-expiry-0', ['3.2.2/session-present-one-on-resume']],
+    [
+      'topic-alias-maximum-0',
+      [
+        '3.3.2.3/topic-alias-set-then-used',
+        '3.3.2.3/topic-alias-not-carried-to-next-connection',
+        '3.3.2.3/unknown-topic-alias',
+      ],
+    ],
+    [
+      'shared-subscriptions-unavailable',
+      [
+        '4.8.2/shared-granted-qos-respected',
+        '4.8.2/shared-qos2-completed-with-member',
+        '4.8.2/shared-qos2-not-rerouted-after-session-end',
+        '4.8.2/shared-failed-ack-discarded',
+      ],
+    ],
+    [
+      'subscription-ids-unavailable',
+      ['3.8.3.1/subscription-identifier-carried', '3.8.3.1/subscription-identifiers-overlapping'],
+    ],
+    ['wildcards-unavailable', ['3.3.2.3/topic-alias-within-client-maximum']],
   ];
   for (const [fault, ids] of LIMITS) {
     it(`skips, not fails, 5.0 cases when CONNACK announces a limit (${fault}): ${ids.join(', ')}`, async () => {

@@ -33,6 +33,14 @@ function stateMap<K, V>(conn: FaultConn, key: string, shared = false): Map<K, V>
   return m;
 }
 
+/** Limits a 5.0 broker may legitimately announce in an accepting CONNACK (cases depending on them skip). */
+function announce(extra: Properties): FaultDef['down'] {
+  return (p, conn) =>
+    p.type === 'connack' && p.reasonCode === 0 && conn.version === 5
+      ? { ...p, properties: { ...(p.properties ?? {}), ...extra } }
+      : 'raw';
+}
+
 /** The 5.0 PUBLISH-property, expiry, topic alias, subscription option and flow control faults. */
 export const V5_PUBLISH_FAULTS = {
   'strip-payload-format': {
@@ -365,6 +373,23 @@ export const V5_PUBLISH_FAULTS = {
             properties: { ...p.properties, responseTopic: p.properties.responseTopic.replace(/[+#]/g, 'w') },
           }
         : 'raw',
+  },
+  'topic-alias-maximum-0': {
+    describe:
+      'accepting 5.0 CONNACKs announce Topic Alias Maximum 0 (legitimate: the broker takes no aliases)',
+    down: announce({ topicAliasMaximum: 0 }),
+  },
+  'shared-subscriptions-unavailable': {
+    describe: 'accepting 5.0 CONNACKs announce Shared Subscription Available 0 (legitimate)',
+    down: announce({ sharedSubscriptionAvailable: 0 }),
+  },
+  'subscription-ids-unavailable': {
+    describe: 'accepting 5.0 CONNACKs announce Subscription Identifiers Available 0 (legitimate)',
+    down: announce({ subscriptionIdentifiersAvailable: 0 }),
+  },
+  'wildcards-unavailable': {
+    describe: 'accepting 5.0 CONNACKs announce Wildcard Subscription Available 0 (legitimate)',
+    down: announce({ wildcardSubscriptionAvailable: 0 }),
   },
 } as const satisfies Record<string, FaultDef>;
 
