@@ -260,6 +260,7 @@ export async function runFuzzCase(
           if (topic === '' || filters.some((f) => topicMatches(f, topic))) continue;
           add({
             kind: 'wrong-delivery',
+            statement: 'MQTT-3.3.2-3',
             description: `PUBLISH to "${topic}" delivered to a client subscribed only to ${filters.map((f) => `"${f}"`).join(', ')}`,
           });
           break;

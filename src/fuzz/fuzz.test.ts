@@ -155,7 +155,7 @@ describe('reproducers', () => {
     const c = file.cases[0]!;
     expect(c.id).toBe('4.8/no-close-v311-publish-qos');
     expect(c.protocols).toEqual(['3.1.1']);
-    expect(c.statements['3.1.1']).toEqual(['MQTT-4.8.0-1']);
+    expect(c.statements['3.1.1']).toEqual(['MQTT-4.8.0-1', 'MQTT-3.12.4-1']);
     expect(c.steps.map((s) => s.kind)).toEqual(['connect', 'expect', 'connect', 'send', 'expect']);
     expect((c.steps[0] as { firstBytes?: Buffer }).firstBytes?.toString('hex')).toBe(finding.packetsHex[0]);
   });
@@ -167,7 +167,7 @@ describe('reproducers', () => {
       packetsHex: [stream(connect5).toString('hex')],
     });
     const c = loadScenarioFile('f.yaml', text).cases[0]!;
-    expect(c.statements['5.0']).toEqual(['MQTT-4.13.1-1']);
+    expect(c.statements['5.0']).toEqual(['MQTT-4.13.1-1', 'MQTT-3.12.4-1']);
   });
   it('JUnit: one testcase per oracle, failed where there are findings', () => {
     const xml = junitXml({

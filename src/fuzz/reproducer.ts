@@ -41,6 +41,8 @@ function scenarioStatements(f: Finding): string[] {
   const ids = new Set<string>();
   if (f.statement) ids.add(f.statement);
   if (f.kind === 'no-close') ids.add(closeStatement(f.protocol));
+  // Every reproducer ends with a fresh client's PINGREQ, which must be answered.
+  ids.add('MQTT-3.12.4-1');
   return [...ids].filter((id) => {
     const s = findStatement(proto, id);
     return s !== undefined && (s.binds === 'server' || s.binds === 'both');
