@@ -441,4 +441,6 @@ export const V5_PUBLISH_CASE_FAULTS: Record<string, string | string[]> = {
   '4.13.1/topic-name-length-past-packet': 'never-close',
   '4.13.1/pubrel-invalid-reason-code': 'never-close',
   '4.13.1/puback-invalid-reason-code': 'never-close',
+  '4.13.1/payload-format-indicator-invalid-value': 'never-close',
+  '4.13.1/subscription-identifier-zero': 'never-close',
 };
