@@ -21,6 +21,7 @@ import { runBrokerCommand } from './broker-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
 import { runMatrixCommand } from './matrix-command.js';
+import { runMergeCommand } from './merge-command.js';
 import {
   parseReporters,
   parseRequire,
@@ -29,6 +30,7 @@ import {
   unmetRequirements,
   writeReports,
 } from './report-output.js';
+import { formatShard, parseShard, type Shard, shardCases } from './shard.js';
 import { parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
 
@@ -94,6 +96,7 @@ interface Options {
   html: string;
   reporters: ReporterName[];
   require: ProtocolName[];
+  shard?: Shard;
   concurrency: number;
   timeoutMs: number;
   expectedFailures?: string;
@@ -159,6 +162,7 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     verbose: Boolean(v.verbose),
     specs: v.specs && v.specs.length > 0 ? v.specs.map((s) => resolve(io.cwd, s)) : [defaultSpecsDir()],
   };
+  if (v.shard !== undefined) opts.shard = usage(() => parseShard(v.shard!));
   if (v.username !== undefined) opts.username = v.username;
   if (v.password !== undefined) opts.password = v.password;
   if (v.password !== undefined && v.username === undefined) {
@@ -231,6 +235,7 @@ function parse(argv: string[]) {
       html: { type: 'string' },
       reporter: { type: 'string', multiple: true },
       require: { type: 'string', multiple: true },
+      shard: { type: 'string' },
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       'expected-failures': { type: 'string' },
@@ -256,6 +261,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   if (argv[0] === 'fuzz') return runFuzzCommand(argv.slice(1), io);
   if (argv[0] === 'replay') return runReplayCommand(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCommand(argv.slice(1), io);
+  if (argv[0] === 'merge') return runMergeCommand(argv.slice(1), io);
   let opts: Options | 'help' | 'version';
   try {
     opts = parseOptions(argv, io);
@@ -307,6 +313,14 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   if (planned.length === 0) {
     io.stderr('mqtt-conform: no case matches the selection (--only / --exclude / --protocol)\n');
     return EXIT.USAGE;
+  }
+  if (opts.shard) {
+    const all = planned.length;
+    planned = shardCases(planned, opts.shard);
+    if (planned.length === 0) {
+      io.stderr(`mqtt-conform: shard ${formatShard(opts.shard)} has no case (the selection has ${all})\n`);
+      return EXIT.USAGE;
+    }
   }
 
   if (opts.list) {
@@ -407,6 +421,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     durationMs: Math.round(performance.now() - started),
     cases: results,
     ...(stoppedBy ? { stoppedBy } : {}),
+    ...(opts.shard ? { shard: formatShard(opts.shard) } : {}),
   };
   reporter.onEnd(report);
   try {
@@ -418,7 +433,8 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     return EXIT.USAGE;
   }
   // --require: a version of which nothing was judged fails the run instead of passing it.
-  const unmet = stoppedBy ? [] : unmetRequirements(report, opts.require);
+  // A shard holds part of the cases: `mqtt-conform merge --require` judges the whole run.
+  const unmet = stoppedBy || opts.shard ? [] : unmetRequirements(report, opts.require);
   for (const u of unmet) io.stderr(`mqtt-conform: ${u}\n`);
   return exitCodeFor({
     signal,

@@ -3,6 +3,7 @@ export const USAGE = `Usage: mqtt-conform [target] [options]
        mqtt-conform fuzz [target | --spawn CMD | --compare A B] [options]   (mqtt-conform fuzz --help)
        mqtt-conform replay FILE [target | --spawn CMD]
        mqtt-conform matrix RESULTS.json ... [--html FILE]               (cases x brokers, HTML)
+       mqtt-conform merge RESULTS.json ... [report options]              (one report from shards)
 
 Runs the MQTT conformance scenarios against a broker. target is host:port, mqtt://host[:port],
 mqtts://host[:port], ws://host[:port]/path or wss://host[:port]/path (MQTT over WebSocket); without one, the
@@ -28,6 +29,7 @@ Options:
   --html FILE                HTML report path (default DIR/report.html)
   --reporter github          also write GitHub Actions annotations (one per failing case) to stdout
   --require 3.1.1,5.0        fail the run when a listed version was skipped entirely (e.g. declined)
+  --shard i/n                run the i-th of n deterministic parts of the selection (then: merge)
   --concurrency N            cases run at once (default 8)
   --timeout MS               bound for each wait of a step (default 5000)
   --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations

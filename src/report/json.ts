@@ -41,6 +41,7 @@ export function toJsonReport(report: RunReport): Record<string, unknown> {
     statements: statementResults(report.cases),
   };
   if (report.stoppedBy) out.stoppedBy = report.stoppedBy;
+  if (report.shard) out.shard = report.shard;
   return out;
 }
 

@@ -53,6 +53,8 @@ export interface RunReport {
   cases: CaseResult[];
   /** Why the run ended early, if it did: 'SIGINT', 'SIGTERM', 'target-died', 'target-unreachable'. */
   stoppedBy?: string;
+  /** `i/n` when the run was one shard of a split (--shard); merge checks that every shard is there. */
+  shard?: string;
 }
 
 export function summarize(cases: readonly CaseResult[]): Summary {

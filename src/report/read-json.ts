@@ -75,6 +75,7 @@ export function parseJsonReport(text: string, file = 'report.json'): RunReport {
     cases,
   };
   if (typeof d.stoppedBy === 'string') report.stoppedBy = d.stoppedBy;
+  if (typeof d.shard === 'string') report.shard = d.shard;
   return report;
 }
 

@@ -1,0 +1,124 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConsoleReporter } from '../report/console.js';
+import { MergeError, mergeReports } from '../report/merge.js';
+import { isConformanceFailure, type RunReport } from '../report/model.js';
+import { ResultsFileError, readJsonReport } from '../report/read-json.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import {
+  parseReporters,
+  parseRequire,
+  reporterOutput,
+  unmetRequirements,
+  writeReports,
+} from './report-output.js';
+
+export const MERGE_USAGE = `Usage: mqtt-conform merge RESULTS.json [RESULTS.json ...] [options]
+
+Combines the JSON results of the shards of a split run (--shard i/n) into one report, as if one run had run
+every case: the console summary, JUnit XML, JSON and HTML reports, and the exit code of that run.
+
+Options:
+  --reports DIR              folder for junit.xml, report.json, report.html (default reports/)
+  --junit FILE, --json FILE, --html FILE   explicit report paths
+  --strict                   should-level (non-strict) results fail the run too
+  --reporter github          also write GitHub Actions annotations (one per failing case)
+  --require 3.1.1,5.0        fail when a listed version was skipped entirely
+  --no-color
+  -h, --help
+`;
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/** `mqtt-conform merge a.json b.json ...`; returns the exit code a single run of all the cases would give. */
+export function runMergeCommand(argv: string[], io: Io): number {
+  const fail = (msg: string, usage = false): number => {
+    io.stderr(`mqtt-conform merge: ${msg}\n${usage ? `\n${MERGE_USAGE}` : ''}`);
+    return EXIT.USAGE;
+  };
+  let parsed: ReturnType<typeof parse>;
+  let reporters: ReturnType<typeof parseReporters>;
+  let required: ReturnType<typeof parseRequire>;
+  try {
+    parsed = parse(argv);
+    reporters = parseReporters(parsed.values.reporter);
+    required = parseRequire(parsed.values.require);
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err), true);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.stdout(MERGE_USAGE);
+    return EXIT.OK;
+  }
+  if (parsed.positionals.length === 0) return fail('give the JSON results to merge', true);
+  let report: RunReport;
+  try {
+    report = mergeReports(
+      parsed.positionals.map((f) => {
+        const file = resolve(io.cwd, f);
+        return { file: f, report: readJsonReport(file) };
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ResultsFileError || err instanceof MergeError) return fail(err.message);
+    throw err;
+  }
+  const strict = Boolean(v.strict);
+  const reportsDir = resolve(io.cwd, v.reports ?? 'reports');
+  const paths = {
+    junit: v.junit ? resolve(io.cwd, v.junit) : join(reportsDir, 'junit.xml'),
+    json: v.json ? resolve(io.cwd, v.json) : join(reportsDir, 'report.json'),
+    html: v.html ? resolve(io.cwd, v.html) : join(reportsDir, 'report.html'),
+  };
+  const reporter = new ConsoleReporter({
+    tty: false,
+    color: !v['no-color'] && io.isTTY && io.env.NO_COLOR === undefined,
+    verbose: false,
+    strict,
+    write: io.stdout,
+  });
+  io.stdout(
+    `mqtt-conform merge: ${parsed.positionals.length} result file(s), ${report.cases.length} case(s)\n`,
+  );
+  reporter.onEnd(report);
+  try {
+    const written = writeReports(report, paths, strict);
+    io.stdout(reporterOutput(report, reporters, strict));
+    io.stdout(`reports: ${written.join(', ')}\n`);
+  } catch (err) {
+    return fail(`cannot write reports: ${String(err)}`);
+  }
+  const unmet = report.stoppedBy ? [] : unmetRequirements(report, required);
+  for (const u of unmet) io.stderr(`mqtt-conform: ${u}\n`);
+  return exitCodeFor({
+    ...(report.stoppedBy === 'SIGINT' || report.stoppedBy === 'SIGTERM' ? { signal: report.stoppedBy } : {}),
+    ...(report.stoppedBy ? { stoppedBy: report.stoppedBy } : {}),
+    failures: report.cases.filter((c) => isConformanceFailure(c, strict)).length + unmet.length,
+  });
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      reports: { type: 'string' },
+      junit: { type: 'string' },
+      json: { type: 'string' },
+      html: { type: 'string' },
+      strict: { type: 'boolean' },
+      reporter: { type: 'string', multiple: true },
+      require: { type: 'string', multiple: true },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

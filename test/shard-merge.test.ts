@@ -1,0 +1,178 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from '../reference-broker/index.js';
+import { main } from '../src/cli/main.js';
+import { startFaultyProxy } from './helpers/faulty-proxy.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+/**
+ * --shard i/n and `mqtt-conform merge`: the shards of a split run, run at once against one broker and merged,
+ * give the same cases, verdicts, reports and exit code as the unsharded run.
+ */
+let broker: { host: string; port: number; close(): Promise<void> };
+let proxy: { host: string; port: number; close(): Promise<void> };
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  // A broker that breaks a rule, so that the runs have failures and exit 1.
+  proxy = await startFaultyProxy(broker, 'ack-wrong-id');
+});
+afterAll(async () => {
+  await proxy?.close();
+  await broker?.close();
+});
+
+async function cli(args: string[], reports?: string): Promise<{ code: number; dir: string; out: string }> {
+  const dir = reports ?? tempDir('mc-shard-');
+  let out = '';
+  const code = await main([...args, ...(args[0] === 'merge' ? [] : ['--timeout', '500']), '--reports', dir], {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      out += t;
+    },
+    isTTY: false,
+    onSignal: () => () => undefined,
+  });
+  return { code, dir, out };
+}
+
+/** Two timing cases, four QoS 1 cases (failing through the proxy) and the PINGREQ section. */
+const SELECTION = [
+  '--only',
+  '3.1.2/keep-alive-timeout,3.1.2/any-packet-resets-keep-alive,4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery,3.12.4',
+];
+
+interface JsonCase {
+  id: string;
+  protocol: string;
+  status: string;
+  level: string;
+  statements: string[];
+  source: string;
+  expected?: string;
+  actual?: string;
+}
+
+function json(dir: string) {
+  return JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+}
+
+/** What must not depend on the split: everything but times and wire logs. */
+function verdicts(report: { cases: JsonCase[] }) {
+  return report.cases.map((c) => ({
+    id: c.id,
+    protocol: c.protocol,
+    status: c.status,
+    level: c.level,
+    statements: c.statements,
+    source: c.source,
+    expected: c.expected,
+    actual: c.actual,
+  }));
+}
+
+/** The JUnit structure: suite names with their counts, and test case names in order. */
+function junitShape(dir: string): string[] {
+  const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+  const suites = [
+    ...xml.matchAll(/<testsuite name="([^"]+)" tests="(\d+)" failures="(\d+)" errors="(\d+)"/g),
+  ].map((m) => `${m[1]} ${m[2]}/${m[3]}/${m[4]}`);
+  const cases = [...xml.matchAll(/<testcase [^>]*name="([^"]+)"/g)].map((m) => m[1]!);
+  return [...suites, ...cases];
+}
+
+describe('sharded runs merged', () => {
+  it('equal the unsharded run: cases, verdicts, order, summary, statements, JUnit and exit code', async () => {
+    const target = `127.0.0.1:${proxy.port}`;
+    const [whole, s1, s2] = await Promise.all([
+      cli([target, ...SELECTION]),
+      cli([target, ...SELECTION, '--shard', '1/2']),
+      cli([target, ...SELECTION, '--shard', '2/2']),
+    ]);
+    expect(whole.code).toBe(1);
+    const a = json(s1.dir);
+    const b = json(s2.dir);
+    expect([a.shard, b.shard]).toEqual(['1/2', '2/2']);
+    // Each shard has one of the two timing cases, and the shards are disjoint.
+    const ids = (r: { cases: JsonCase[] }) => new Set(r.cases.map((c) => c.id));
+    for (const r of [a, b]) {
+      expect([...ids(r)].filter((id) => id.startsWith('3.1.2/'))).toHaveLength(1);
+    }
+    expect([...ids(a)].filter((id) => ids(b).has(id))).toEqual([]);
+
+    const mergedDir = tempDir('mc-merged-');
+    const one = join(s1.dir, 'report.json');
+    const two = join(s2.dir, 'report.json');
+    // Given in either order: the result is the same.
+    const merged = await cli(['merge', two, one], mergedDir);
+    expect(merged.code).toBe(whole.code);
+    expect(merged.out).toContain('mqtt-conform merge: 2 result file(s)');
+    expect(merged.out).toMatch(/RESULT: 4 case\(s\) not conformant/);
+    const m = json(mergedDir);
+    const w = json(whole.dir);
+    expect(m.shard).toBeUndefined();
+    expect(verdicts(m)).toEqual(verdicts(w));
+    expect(m.summary).toEqual(w.summary);
+    expect(m.statements).toEqual(w.statements);
+    expect(m.protocols).toEqual(w.protocols);
+    expect(m.target).toBe(w.target);
+    expect(junitShape(mergedDir)).toEqual(junitShape(whole.dir));
+    const html = readFileSync(join(mergedDir, 'report.html'), 'utf8');
+    expect(html.match(/<tbody class="case"/g)).toHaveLength(w.cases.length);
+    expect(html).toContain('RESULT: 4 case(s) not conformant');
+  });
+
+  it('refuses a missing shard, a case twice and files that are not results', async () => {
+    const target = `${broker.host}:${broker.port}`;
+    const s1 = await cli([target, '--only', '3.12.4,4.3.2/qos1-delivery', '--shard', '1/2']);
+    expect(s1.code).toBe(0);
+    const file = join(s1.dir, 'report.json');
+    const missing = await cli(['merge', file]);
+    expect(missing.code).toBe(2);
+    expect(missing.out).toContain('shard(s) 2/2 missing (got 1/2)');
+    const twice = await cli(['merge', file, file]);
+    expect(twice.code).toBe(2);
+    expect(twice.out).toMatch(/\[3\.1\.1\] is in both .*report\.json and .*report\.json/);
+    const junk = join(s1.dir, 'junk.json');
+    writeFileSync(junk, '[]');
+    const bad = await cli(['merge', junk]);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('junk.json: not an mqtt-conform results file');
+    // A shard with nothing in it is a usage error, as is a malformed --shard.
+    const empty = await cli([target, '--only', '3.12.4', '--shard', '2/2']);
+    expect(empty.code).toBe(2);
+    expect(empty.out).toContain('shard 2/2 has no case (the selection has 2)');
+    const malformed = await cli([target, '--shard', '3/2']);
+    expect(malformed.code).toBe(2);
+  });
+
+  it('merge judges --require over all shards', async () => {
+    const target = `${broker.host}:${broker.port}`;
+    const parts = await Promise.all(
+      ['1/2', '2/2'].map((s) =>
+        cli([
+          target,
+          '--only',
+          '3.12.4,4.3.2/qos1-delivery',
+          '--protocol',
+          '3.1.1',
+          '--shard',
+          s,
+          '--require',
+          '5.0',
+        ]),
+      ),
+    );
+    // A shard does not judge --require (it holds part of the cases) ...
+    expect(parts.map((p) => p.code)).toEqual([0, 0]);
+    const files = parts.map((p) => join(p.dir, 'report.json'));
+    // ... the merge does.
+    const r = await cli(['merge', ...files, '--require', '5.0']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('MQTT 5.0 is required (--require) but no case of it ran');
+    expect((await cli(['merge', ...files])).code).toBe(0);
+  });
+});
