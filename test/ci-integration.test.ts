@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { startBroker } from '../reference-broker/index.js';
 import { main } from '../src/cli/main.js';
 import { startAedes } from './helpers/aedes.js';
@@ -122,5 +123,47 @@ describe('--require', () => {
     const bad = await cli([target, '--require', '3.1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--require: expected 3.1.1 or 5.0, got "3.1"');
+  });
+});
+
+describe('docs/ci.md', () => {
+  it('its pipelines are valid YAML and their mqtt-conform commands parse', async () => {
+    const text = readFileSync(join(process.cwd(), 'docs', 'ci.md'), 'utf8');
+    const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    const commands: string[] = [];
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') {
+        for (const line of v.split('\n')) if (line.includes('mqtt-conform ')) commands.push(line);
+      } else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    for (const b of blocks) walk(parse(b));
+    expect(commands.length).toBeGreaterThanOrEqual(4);
+    const xf = join(tempDir('mc-cidoc-'), 'xf.yaml');
+    writeFileSync(xf, '- id: 4.3.2/qos1-delivery\n  reason: documented example\n');
+    for (const command of commands) {
+      const args = command
+        .replace(/^.*?mqtt-conform /, '')
+        .replace(/\s*\|\|\s*true\s*$/, '')
+        .replace(/\$\{\{ matrix\.shard \}\}/g, '1')
+        .trim()
+        .split(/\s+/);
+      if (args[0] === 'merge') {
+        // The merge options: parsed up to reading the (absent) files.
+        const r = await cli([...args.map((a) => (a.includes('*') ? join(xf, '..', 'none.json') : a))]);
+        expect(r.stderr, command).toMatch(/none\.json: ENOENT/);
+        continue;
+      }
+      const mapped = args.map((a) =>
+        /^mqtt:\/\//.test(a)
+          ? `${broker.host}:${broker.port}`
+          : a.endsWith('expected-failures.yaml')
+            ? xf
+            : a,
+      );
+      const r = await cli([...mapped, '--list']);
+      expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+    }
   });
 });
