@@ -309,7 +309,7 @@ export const V5_PUBLISH_FAULTS = {
       const reroute = (msg: Publish): void => {
         const filter = members.get(conn);
         for (const [other, f] of members) {
-          if (other === conn || f !== filter) continue;
+          if (other === conn || f !== filter || other.client.destroyed) continue;
           other.toClient({ ...msg, dup: false, packetId: other.nextProxyId() });
           return;
         }
