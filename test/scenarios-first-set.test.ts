@@ -219,6 +219,10 @@ describe('first scenario set', () => {
         '4.6.0/qos1-in-order',
         '4.6.0/qos2-in-order',
         '4.6.0/order-kept-on-redelivery',
+        // 5.0 sessions and sizes: a stored QoS 1 message, an oversize QoS 1 message completed, QoS 2 acks.
+        '3.1.2.11/session-expiry-max-keeps-session',
+        '3.1.2.11/oversize-message-completed',
+        '3.1.2.11/acks-fit-maximum-packet-size',
         // 5.0: offline queueing for expiry, Receive Maximum counts QoS 1/2 deliveries only.
         '3.3.2.3/expired-message-not-delivered',
         '3.3.2.3/forwarded-expiry-reduced',
