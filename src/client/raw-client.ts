@@ -114,6 +114,9 @@ export class RawClient {
       }),
     );
     socket.on('error', (err: NodeJS.ErrnoException) => this.guard(() => this.onError(err)));
+    if (socket instanceof WebSocketStream) {
+      socket.on('text-message', (bytes: Buffer) => this.guard(() => this.onTextMessage(bytes)));
+    }
     socket.on('close', () =>
       this.guard(() => {
         this.recordClosed(this.closingLocally ? 'local' : 'end');
@@ -484,6 +487,40 @@ export class RawClient {
     } catch (err) {
       this.note(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     }
+  }
+
+  /** The transport in use: `websocket` for ws:// and wss:// targets. */
+  get transport(): 'socket' | 'websocket' {
+    return this.socket instanceof WebSocketStream ? 'websocket' : 'socket';
+  }
+
+  /**
+   * WebSocket only: writes bytes in a text frame instead of a binary one (a server must close the connection
+   * on one [MQTT-6.0.0-1]). Returns false on other transports, where nothing is written.
+   */
+  sendTextFrame(bytes: Buffer): boolean {
+    if (!(this.socket instanceof WebSocketStream)) return false;
+    const entry: TranscriptEntry = { dir: 'out', at: this.now(), hex: toHex(bytes), client: this.name };
+    entry.note = 'in a WebSocket text frame';
+    this.record(entry);
+    if (!this.closed) this.socket.sendText(bytes);
+    return true;
+  }
+
+  /** A text frame from the server: MQTT travels in binary frames only [MQTT-6.0.0-1]; the stream is dead. */
+  private onTextMessage(bytes: Buffer): void {
+    if (this.closedEvent) return;
+    const at = this.now();
+    const error = {
+      code: 'WEBSOCKET_TEXT_FRAME' as const,
+      message: 'the server sent a WebSocket text frame; MQTT packets travel in binary frames only',
+      statement: 'MQTT-6.0.0-1',
+    };
+    this.record({ dir: 'in', at, hex: toHex(bytes), error, client: this.name });
+    this.push({ kind: 'malformed', at, error, raw: bytes });
+    this.closingLocally = true;
+    this.recordClosed('local', 'closed by client after a WebSocket text frame');
+    this.socket.destroy();
   }
 
   private onData(chunk: Buffer): void {

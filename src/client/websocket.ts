@@ -24,8 +24,8 @@ export class WebSocketConnectError extends Error {
 /**
  * The MQTT byte stream inside a client WebSocket: every write goes out as one binary message (so a packet
  * written in pieces spans several frames, which the server must accept [MQTT-6.0.0-2]); binary messages
- * from the server are pushed as bytes. A text message from the server is counted (`textMessages`) and its
- * bytes pushed too, so the decoder still sees them: MQTT is carried in binary frames only [MQTT-6.0.0-1].
+ * from the server are pushed as bytes. A text message from the server is counted (`textMessages`) and
+ * emitted as 'text-message' instead: MQTT is carried in binary frames only [MQTT-6.0.0-1].
  */
 export class WebSocketStream extends Duplex {
   /** Text (non-binary) messages received: a conforming server sends none [MQTT-6.0.0-1]. */
@@ -36,7 +36,11 @@ export class WebSocketStream extends Duplex {
   constructor(readonly ws: WebSocket) {
     super();
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!isBinary) this.textMessages++;
+      if (!isBinary) {
+        this.textMessages++;
+        this.emit('text-message', toBuffer(data));
+        return;
+      }
       this.push(toBuffer(data));
     });
     ws.on('close', (code: number) => {
@@ -53,9 +57,9 @@ export class WebSocketStream extends Duplex {
     return this.ws.protocol;
   }
 
-  /** Sends a text frame: for cases that check a server closes on one [MQTT-6.0.0-1]. */
-  sendText(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text, { binary: false });
+  /** Sends bytes in a text frame: for cases that check a server closes on one [MQTT-6.0.0-1]. */
+  sendText(bytes: Buffer): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes, { binary: false });
   }
 
   override _read(): void {}

@@ -62,7 +62,9 @@ export type DecodeErrorCode =
   /** A reason/return code that the packet type may not carry. */
   | 'INVALID_REASON_CODE'
   /** A defect in the decoder itself; never expected, the fuzz properties assert it never happens. */
-  | 'INTERNAL_ERROR';
+  | 'INTERNAL_ERROR'
+  /** MQTT over WebSocket: a text (non-binary) data frame; packets travel in binary frames only [MQTT-6.0.0-1]. */
+  | 'WEBSOCKET_TEXT_FRAME';
 
 export interface DecodeError {
   code: DecodeErrorCode;

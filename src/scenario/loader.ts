@@ -47,6 +47,7 @@ const caseSchema = S.object({
   protocols: protocolsSchema,
   timeout: S.int(100, 600_000),
   timing: { t: 'boolean' },
+  transport: S.enum('websocket'),
   steps: S.req(S.array(S.any, 1)),
 });
 
@@ -167,6 +168,7 @@ function parseCase(
   if (v.description) c.description = v.description as string;
   if (v.timeout) c.timeoutMs = v.timeout as number;
   if (v.timing === true) c.timing = true;
+  if (v.transport === 'websocket') c.transport = 'websocket';
   return c;
 }
 

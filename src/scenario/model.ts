@@ -43,6 +43,8 @@ export interface ScenarioCase {
    * broker acts (some brokers check timers only when their event loop wakes).
    */
   timing?: boolean;
+  /** `websocket`: the case is about MQTT over WebSocket (section 6) and is skipped on other targets. */
+  transport?: 'websocket';
   pos: SourcePos;
 }
 
@@ -100,6 +102,10 @@ export interface SendStep extends StepBase {
   packet?: Record<string, unknown> & { type: PacketType };
   hex?: Buffer;
   overrides?: EncodeOverrides;
+  /** Write the bytes in this many pieces (over WebSocket: that many frames, [MQTT-6.0.0-2]). */
+  pieces?: number;
+  /** `text`: over WebSocket, send the bytes in a text frame [MQTT-6.0.0-1]. */
+  frame?: 'text';
 }
 
 export interface PublishStep extends StepBase {

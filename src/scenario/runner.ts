@@ -209,6 +209,15 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
         record(i, resultOf(p, pre.status, 0, pre));
         return;
       }
+      if (p.scenario.transport === 'websocket' && !opts.target.websocket) {
+        record(
+          i,
+          resultOf(p, 'skipped', 0, {
+            message: 'the case is about MQTT over WebSocket: it needs a ws:// or wss:// target',
+          }),
+        );
+        return;
+      }
       if (!again) opts.onCaseStart?.(p);
       const from = performance.now();
       let incomplete: Interval[] = [];

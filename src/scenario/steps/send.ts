@@ -1,4 +1,4 @@
-import type { PacketType } from '../../codec/index.js';
+import { encode, type PacketType } from '../../codec/index.js';
 import { HarnessError } from '../errors.js';
 import type { SendStep } from '../model.js';
 import { S } from '../schema.js';
@@ -17,11 +17,14 @@ export const sendStep: StepDefinition<SendStep> = {
     packet: typedPacketSchema,
     hex: S.hex,
     overrides: overridesSchema,
+    pieces: S.int(1, 64),
+    frame: S.enum('text'),
   }),
   check(v) {
     if ((v.packet === undefined) === (v.hex === undefined))
       return 'send: give exactly one of "packet" or "hex"';
     if (v.hex !== undefined && v.overrides !== undefined) return 'send: "overrides" apply to "packet" only';
+    if (v.pieces !== undefined && v.frame !== undefined) return 'send: give "pieces" or "frame", not both';
     return undefined;
   },
   build(v, pos) {
@@ -29,11 +32,27 @@ export const sendStep: StepDefinition<SendStep> = {
     if (v.packet) step.packet = v.packet as SendStep['packet'] & { type: PacketType };
     if (v.hex) step.hex = v.hex as Buffer;
     if (v.overrides) step.overrides = toOverrides(v.overrides as Record<string, unknown>);
+    if (v.pieces !== undefined) step.pieces = v.pieces as number;
+    if (v.frame === 'text') step.frame = 'text';
     return step;
   },
   async run(step, ctx) {
     const client = ctx.client(step.as, step.pos);
     client.raw.note(`step send (${step.pos.file}:${step.pos.line})`);
+    if (step.frame === 'text' && client.raw.transport !== 'websocket') {
+      throw new HarnessError(
+        'BAD_STEP',
+        `${step.pos.file}:${step.pos.line}: "frame: text" needs a WebSocket target (mark the case transport: websocket)`,
+      );
+    }
+    if (step.hex && step.frame === 'text') {
+      client.raw.sendTextFrame(step.hex);
+      return;
+    }
+    if (step.hex && step.pieces && step.pieces > 1) {
+      for (const piece of split(step.hex, step.pieces)) client.raw.sendRaw(piece);
+      return;
+    }
     if (step.hex) {
       // Raw bytes go out exactly as written: no templating inside them.
       client.raw.sendRaw(step.hex);
@@ -51,7 +70,25 @@ export const sendStep: StepDefinition<SendStep> = {
     }
     const packet = completePacket(resolveLast(fields, client.lastPacketId), ctx.version);
     if (packet.type === 'publish') checkServerLimits(ctx, client, packet);
+    if (step.frame === 'text' || (step.pieces && step.pieces > 1)) {
+      const bytes = encode(packet, {
+        protocolVersion: ctx.version,
+        ...(step.overrides ? { overrides: step.overrides } : {}),
+      });
+      if (step.frame === 'text') client.raw.sendTextFrame(bytes);
+      else for (const piece of split(bytes, step.pieces!)) client.raw.sendRaw(piece);
+      client.noteSent(packet);
+      return;
+    }
     client.raw.send(packet, step.overrides ? { overrides: step.overrides } : {});
     client.noteSent(packet);
   },
 };
+
+/** `bytes` cut into `n` pieces of near-equal size (fewer when there are fewer bytes). */
+function split(bytes: Buffer, n: number): Buffer[] {
+  const size = Math.ceil(bytes.length / Math.min(n, bytes.length));
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size));
+  return out;
+}
