@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningReferenceBroker, startBroker } from '../reference-broker/index.js';
 import { type CliIo, main } from '../src/cli/main.js';
 import { PacketFramer } from '../src/codec/index.js';
+import { runCompare } from '../src/fuzz/compare.js';
 import { type FuzzResult, runFuzz } from '../src/fuzz/fuzzer.js';
 import type { Finding } from '../src/fuzz/model.js';
 import { replayFinding } from '../src/fuzz/replay.js';
 import { writeFuzzReport } from '../src/fuzz/reproducer.js';
+import { SpawnedTarget } from '../src/fuzz/spawn.js';
 import { loadScenarioFile } from '../src/scenario/loader.js';
 import { type BuggyProxy, buggyTargetCommand, startBuggyProxy } from './helpers/buggy-target.js';
 import { findMosquitto, MOSQUITTO_MISSING, mosquittoAvailable } from './helpers/mosquitto.js';
@@ -180,6 +182,43 @@ describe('fuzzer against conformant targets', () => {
       ).toBe(true);
     },
     90_000,
+  );
+});
+
+describe('differential mode', () => {
+  it('the same broker twice shows no difference', async () => {
+    const t = { host: broker.host, port: broker.port, display: 'reference' };
+    const r = await runCompare({ a: t, b: t, seed: 3, protocols: [4, 5], concurrency: 16, cases: 400 });
+    expect(r.differences.map((d) => d.summary)).toEqual([]);
+    expect(r.cases).toBeGreaterThan(0);
+  }, 60_000);
+
+  it.skipIf(!mosquittoAvailable())(
+    'the reference broker and mosquitto differ, each difference once',
+    async () => {
+      const m = new SpawnedTarget(`${findMosquitto()} -c {config}`);
+      await m.start();
+      try {
+        const r = await runCompare({
+          a: { host: broker.host, port: broker.port, display: 'reference' },
+          b: { host: m.host, port: m.port, display: 'mosquitto' },
+          seed: 1,
+          protocols: [4, 5],
+          concurrency: 16,
+          cases: 1500,
+        });
+        expect(r.differences.length).toBeGreaterThan(0);
+        const dir = tempDir('mqtt-conform-compare-');
+        const json = JSON.parse(readFileSync(r.write(dir), 'utf8'));
+        expect(json.differences[0]).toMatchObject({
+          count: expect.any(Number),
+          packetsHex: expect.any(Array),
+        });
+      } finally {
+        await m.dispose();
+      }
+    },
+    60_000,
   );
 });
 

@@ -81,8 +81,9 @@ function replaceAll(buf: Buffer, token: string, value: string): Buffer {
 }
 
 /** The byte streams of a case's connections, placeholders replaced by values unique to this run. */
-export function materialise(c: FuzzCase): Buffer[] {
+export function materialise(c: FuzzCase, used?: { prefix?: string }): Buffer[] {
   const prefix = `fz${uniqueTag(PREFIX_TOKEN.length - 2)}`;
+  if (used) used.prefix = prefix;
   const ids: string[] = [];
   return c.connections.map((conn) => {
     const id =
