@@ -18,6 +18,7 @@ import { defaultConcurrency, runCases } from '../scenario/runner.js';
 import { planCases, splitSelectors, unmatchedSelectors } from '../scenario/select.js';
 import { topicPrefixProblem } from '../scenario/template.js';
 import { runBrokerCommand } from './broker-command.js';
+import { configArguments } from './config-file.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
 import { runMatrixCommand } from './matrix-command.js';
@@ -112,9 +113,18 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+  if (parsed.values.help) return 'help';
+  if (parsed.values.version) return 'version';
+  // The config file (--config FILE or ./mqtt-conform.config.yaml) supplies what the command line does not.
+  const config = configArguments(parsed.values.config, parsed, io.cwd, io.env);
+  if (config.args.length > 0) {
+    try {
+      parsed = parse([...config.args, ...argv]);
+    } catch (err) {
+      throw new UsageError(`${config.file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const v = parsed.values;
-  if (v.help) return 'help';
-  if (v.version) return 'version';
   if (parsed.positionals.length > 1) {
     throw new UsageError(`expected at most one target, got ${parsed.positionals.join(' ')}`);
   }
@@ -236,6 +246,7 @@ function parse(argv: string[]) {
       reporter: { type: 'string', multiple: true },
       require: { type: 'string', multiple: true },
       shard: { type: 'string' },
+      config: { type: 'string' },
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       'expected-failures': { type: 'string' },
@@ -268,6 +279,10 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr(`mqtt-conform: ${err.message}\n\n${USAGE}`);
+      return EXIT.USAGE;
+    }
+    if (isScenarioLoadError(err)) {
+      io.stderr(`mqtt-conform: invalid config file\n${err.issues.map(formatIssue).join('\n')}\n`);
       return EXIT.USAGE;
     }
     throw err;

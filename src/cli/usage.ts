@@ -30,6 +30,8 @@ Options:
   --reporter github          also write GitHub Actions annotations (one per failing case) to stdout
   --require 3.1.1,5.0        fail the run when a listed version was skipped entirely (e.g. declined)
   --shard i/n                run the i-th of n deterministic parts of the selection (then: merge)
+  --config FILE              settings file (default ./mqtt-conform.config.yaml when present);
+                             the command line wins over it
   --concurrency N            cases run at once (default 8)
   --timeout MS               bound for each wait of a step (default 5000)
   --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations
