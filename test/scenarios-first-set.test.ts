@@ -136,6 +136,14 @@ describe('first scenario set', () => {
     ],
     ['session-expiry-0', ['3.2.2/session-present-one-on-resume']],
     [
+      'session-expiry-announced-longer',
+      [
+        '3.1.2.11/session-expiry-zero-ends-session',
+        '3.1.2.11/session-expires-while-offline',
+        '3.1.3.2/will-at-session-end',
+      ],
+    ],
+    [
       'topic-alias-maximum-0',
       [
         '3.3.2.3/topic-alias-set-then-used',

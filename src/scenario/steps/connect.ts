@@ -196,7 +196,8 @@ function declined(ctx: CaseContext, spec: ConnectSpec, code: number): string | u
  * - a Server Keep Alive replaces the client's keep-alive [MQTT-3.1.2-21]: it is remembered, and a
  *   `closed: keep-alive` expectation judges the broker by it (skipped when it is 0 or too long to wait for);
  * - Session Expiry Interval 0 where the case asked for a session that outlives the connection: the broker
- *   keeps no session, so Session Present 0 and a lost subscription are correct;
+ *   keeps no session, so Session Present 0 and a lost subscription are correct; a longer one than asked (0
+ *   when absent): the session outlives what the case expects;
  * - Maximum QoS, Retain Available and Topic Alias Maximum are remembered for the publish and send steps
  *   [MQTT-3.2.2-9]; wildcard, subscription identifier and shared subscription availability for subscribe.
  */
@@ -229,6 +230,13 @@ function acceptedWith(
   const asked = spec.properties?.sessionExpiryInterval;
   if (asked !== undefined && asked > 0 && props.sessionExpiryInterval === 0) {
     ctx.skip('the broker keeps no session after the connection (CONNACK Session Expiry Interval 0)');
+  }
+  // The server may also keep the session longer than asked (0 when absent) and say so; a case about the
+  // session (or a delayed will) ending then cannot judge it.
+  if (props.sessionExpiryInterval !== undefined && props.sessionExpiryInterval > (asked ?? 0)) {
+    ctx.skip(
+      `the broker keeps the session longer than asked (${asked ?? 0} s): CONNACK Session Expiry Interval ${props.sessionExpiryInterval}`,
+    );
   }
 }
 

@@ -254,6 +254,11 @@ export const V5_CONNECT_FAULTS = {
       return null;
     },
   },
+  'session-expiry-announced-longer': {
+    describe:
+      'accepting 5.0 CONNACKs announce Session Expiry Interval 3600 (legitimate: a server may keep sessions longer than asked)',
+    down: addToConnack({ sessionExpiryInterval: 3600 }),
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
