@@ -3,7 +3,7 @@
  * violation (sentinel PINGREQ: a PINGRESP means the broker read on), strict decoding of everything the
  * broker sends, liveness while a stuck connection is held open, and no delivery outside the subscriptions.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type ClientEvent, ConnectError, RawClient } from '../client/index.js';
 import {
   type ConnackPacket,
@@ -222,11 +222,12 @@ export async function runFuzzCase(
         publishes: [],
       };
       conns.push(st);
-      const chunk = c.connections[i]!.chunkSize;
+      const { chunkSize: chunk, pauseMs } = c.connections[i]!;
       if (chunk) {
         for (let at = 0; at < stream.length && !client.closed; at += chunk) {
           client.sendRaw(stream.subarray(at, at + chunk));
-          await nextTurn();
+          if (pauseMs) await sleep(pauseMs);
+          else await nextTurn();
         }
       } else client.sendRaw(stream);
       const wait = st.expectation.kind === 'incomplete' ? opts.incompleteWaitMs : opts.caseTimeoutMs;

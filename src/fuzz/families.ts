@@ -885,34 +885,45 @@ function sequencesFamily(versions: readonly ProtocolVersion[]): fc.Arbitrary<Fuz
           );
         }),
       multiClient(v),
-      fc.tuple(validPacket('subscribe', v), validPacket('publish', v)).map(([sub, pub]) => ({
-        family: 'sequences' as const,
-        protocol: v,
-        packetType: 'connect',
-        field: 'takeover',
-        variant: 'same client identifier on a second connection',
-        connections: [
-          { parts: [connectPart(v), part(sub, v)] },
-          { parts: [connectPart(v), part(pub, v)], clientIdOf: 0 },
-        ],
-      })),
+      fc
+        .tuple(validPacket('subscribe', v), validPacket('publish', v), fc.boolean())
+        .map(([sub, pub, reconnect]) => ({
+          family: 'sequences' as const,
+          protocol: v,
+          packetType: 'connect',
+          field: reconnect ? 'reconnect' : 'takeover',
+          variant: reconnect
+            ? 'DISCONNECT, then the same client identifier again'
+            : 'same client identifier on a second connection',
+          connections: [
+            {
+              parts: [
+                connectPart(v),
+                part(sub, v),
+                ...(reconnect ? [part({ type: 'disconnect' }, v, 'DISCONNECT')] : []),
+              ],
+            },
+            { parts: [connectPart(v), part(pub, v)], clientIdOf: 0 },
+          ],
+        })),
       fc
         .tuple(
           fc.constantFrom(...clientTypes(v).filter((t) => t !== 'connect')),
           fc.integer({ min: 1, max: 3 }),
+          fc.constantFrom(0, 0, 30),
         )
-        .chain(([type, chunk]) => validPacket(type, v).map((p) => ({ type, p, chunk })))
-        .map(({ type, p, chunk }) =>
-          one(
-            'sequences',
-            v,
-            type,
-            'partial send',
-            `${chunk}-byte pieces`,
-            [connectPart(v), part(p, v)],
-            chunk,
-          ),
-        ),
+        .chain(([type, chunk, pauseMs]) => validPacket(type, v).map((p) => ({ type, p, chunk, pauseMs })))
+        .map(({ type, p, chunk, pauseMs }) => {
+          const parts = [connectPart(v), part(p, v)];
+          if (pauseMs === 0)
+            return one('sequences', v, type, 'partial send', `${chunk}-byte pieces`, parts, chunk);
+          // Slow: the packet in two halves, 30 ms apart.
+          const size = Math.ceil((parts[0]!.bytes.length + parts[1]!.bytes.length + 2) / 2);
+          return {
+            ...one('sequences', v, type, 'slow send', `two halves ${pauseMs} ms apart`, parts, size),
+            connections: [{ parts, chunkSize: size, pauseMs }],
+          };
+        }),
     ),
   );
 }

@@ -35,6 +35,8 @@ export interface FuzzConnection {
   parts: Part[];
   /** Slow / partial sends: write the stream in pieces of this many bytes, a macrotask apart. */
   chunkSize?: number;
+  /** Slow sends: this long between pieces (default: one macrotask). */
+  pauseMs?: number;
   /** Use the client identifier of that earlier connection (a takeover); by default each has its own. */
   clientIdOf?: number;
 }
