@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
+import { configArguments } from '../src/cli/config-file.js';
 import { main } from '../src/cli/main.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -186,5 +187,59 @@ describe('mqtt-conform.config.yaml', () => {
     writeFileSync(join(dir, 'mqtt-conform.config.yaml'), 'targt: x\n');
     expect((await cli(['--help'], dir)).code).toBe(0);
     expect((await cli(['--list'], dir)).code).toBe(2);
+  });
+
+  it('the example in docs/cli.md is valid and becomes the documented options', () => {
+    const doc = readFileSync(join(process.cwd(), 'docs', 'cli.md'), 'utf8');
+    const example = /```yaml\n(# mqtt-conform\.config\.yaml\n[\s\S]*?)```/.exec(doc)![1]!;
+    const dir = tempDir('mc-config-');
+    writeFileSync(join(dir, 'mqtt-conform.config.yaml'), example);
+    const env = { MQTT_USER: 'u', MQTT_PASSWORD: 'p', MQTT_USER2: 'u2', MQTT_PASSWORD2: 'p2' };
+    const { args } = configArguments(undefined, { values: {}, positionals: [] }, dir, env);
+    expect(args).toEqual([
+      'mqtts://broker.internal:8883',
+      '--protocol',
+      'all',
+      '--require',
+      '3.1.1',
+      '--require',
+      '5', // YAML reads an unquoted 5.0 as the number 5
+      '--username',
+      'u',
+      '--password',
+      'p',
+      '--username2',
+      'u2',
+      '--password2',
+      'p2',
+      '--topic-prefix',
+      'vendor/conformance',
+      '--ca',
+      join(dir, 'certs/ca.pem'),
+      '--expected-failures',
+      join(dir, 'mqtt-expected-failures.yaml'),
+      '--only',
+      '3',
+      '--only',
+      '4',
+      '--exclude',
+      '3.1.2/keep-alive-timeout',
+      '--junit',
+      join(dir, 'reports/junit.xml'),
+      '--json',
+      join(dir, 'reports/report.json'),
+      '--html',
+      join(dir, 'reports/report.html'),
+      '--reports',
+      join(dir, 'reports'),
+      '--reporter',
+      'github',
+      '--concurrency',
+      '8',
+      '--timeout',
+      '5000',
+      '--specs',
+      join(dir, 'extra-specs'),
+    ]);
   });
 });
