@@ -405,12 +405,11 @@ function resultOf(
 }
 
 /**
- * A timing case whose clients stay silent while the broker's timer runs (it connects, subscribes and waits
- * for what the broker does), as opposed to one that keeps a schedule of its own (`wait` steps between
- * packets).
+ * A timing case whose clients stay silent while the broker's timer runs: it connects, maybe subscribes and
+ * waits, but sends no PUBLISH or packet of its own, as opposed to one that keeps a schedule of traffic.
  */
 function waitsInSilence(c: ScenarioCase): boolean {
-  return !c.steps.some((s) => s.kind === 'wait');
+  return !c.steps.some((s) => s.kind === 'send' || s.kind === 'publish');
 }
 
 function caseName(p: PlannedCase): string {
