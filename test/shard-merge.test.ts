@@ -26,7 +26,7 @@ afterAll(async () => {
 async function cli(args: string[], reports?: string): Promise<{ code: number; dir: string; out: string }> {
   const dir = reports ?? tempDir('mc-shard-');
   let out = '';
-  const code = await main([...args, ...(args[0] === 'merge' ? [] : ['--timeout', '500']), '--reports', dir], {
+  const code = await main([...args, ...(args[0] === 'merge' ? [] : ['--timeout', '1500']), '--reports', dir], {
     stdout: (t) => {
       out += t;
     },
