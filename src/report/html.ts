@@ -280,6 +280,17 @@ export function buildHtmlReport(report: RunReport, opts: HtmlOptions = {}): stri
     `<p>${s.total} case(s) in ${(report.durationMs / 1000).toFixed(1)} s${strict ? ' (strict: non-strict results fail the run)' : ''}.</p>`,
   );
   if (report.stoppedBy) body.push(`<p class="xf">Run stopped early: ${esc(report.stoppedBy)}</p>`);
+  const expected = report.cases.filter(isExpectedFailure);
+  const nowPassing = report.cases.filter((c) => c.expectedFailure !== undefined && c.status === 'passed');
+  if (expected.length > 0 || nowPassing.length > 0) {
+    body.push(
+      `<p id="expected-failures" class="muted">${expected.length} expected failure(s) (listed with --expected-failures: reported, not counted)${
+        nowPassing.length > 0
+          ? `; listed but now passing: ${nowPassing.map((c) => `<code>${esc(c.id)}</code> [${c.protocol}]`).join(', ')}`
+          : ''
+      }.</p>`,
+    );
+  }
   if (failing.length > 0) {
     // One line per case id: the protocols it failed on link to their rows.
     const byId = new Map<string, CaseResult[]>();
