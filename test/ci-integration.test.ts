@@ -18,7 +18,10 @@ afterAll(async () => {
   await broker?.close();
 });
 
-async function cli(args: string[]): Promise<{ code: number; dir: string; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; dir: string; stdout: string; stderr: string }> {
   const dir = tempDir('mc-ci-');
   let stdout = '';
   let stderr = '';
@@ -31,6 +34,8 @@ async function cli(args: string[]): Promise<{ code: number; dir: string; stdout:
     },
     isTTY: false,
     onSignal: () => () => undefined,
+    // Never the real GITHUB_STEP_SUMMARY of a CI that runs these tests.
+    env,
   });
   return { code, dir, stdout, stderr };
 }
@@ -44,11 +49,15 @@ function lineOf(file: string, slug: string): number {
 }
 
 describe('--reporter github', () => {
-  it('prints one ::error per failing case at its scenario file and line', async () => {
+  it('prints one ::error per failing case at its scenario file and line, and writes the job summary', async () => {
+    const summary = join(tempDir('mc-ci-summary-'), 'summary.md');
+    writeFileSync(summary, '# earlier step\n');
     const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
     let r: Awaited<ReturnType<typeof cli>>;
     try {
-      r = await cli([`127.0.0.1:${proxy.port}`, '--only', QOS1, '--timeout', '500', '--reporter', 'github']);
+      r = await cli([`127.0.0.1:${proxy.port}`, '--only', QOS1, '--timeout', '500', '--reporter', 'github'], {
+        GITHUB_STEP_SUMMARY: summary,
+      });
     } finally {
       await proxy.close();
     }
@@ -75,6 +84,15 @@ describe('--reporter github', () => {
     // The annotations come after the console summary, before the report paths.
     expect(r.stdout.indexOf('RESULT:')).toBeLessThan(r.stdout.indexOf('::error'));
     expect(r.stdout.indexOf('::error')).toBeLessThan(r.stdout.indexOf('reports: '));
+    // The job summary is appended to: the result and a row per failing case.
+    const md = readFileSync(summary, 'utf8');
+    expect(md.startsWith('# earlier step\n### MQTT conformance: mqtt://127.0.0.1:')).toBe(true);
+    expect(md).toContain('**RESULT: 4 case(s) not conformant** — 4 case(s): 0 passed, 4 failed');
+    expect(md).toContain('| case | MQTT | statements | expected | actual |');
+    expect(md).toMatch(
+      /\| `4\.3\.2\/puback-echoes-packet-id` \(specs\/4\.3\.2-qos-1\.yaml:\d+\) \| 3\.1\.1 \| [^|]*MQTT-2\.3\.1-6[^|]* \| PUBACK \{packetId: 4660\} \| PUBACK \{packetId: 4661[^|]*\|/,
+    );
+    expect(md.split('\n').filter((l) => l.startsWith('| `'))).toHaveLength(4);
   });
 
   it('a passing run prints none; an unknown reporter is a usage error', async () => {

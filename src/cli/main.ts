@@ -441,7 +441,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   reporter.onEnd(report);
   try {
     const written = writeReports(report, opts, opts.strict);
-    io.stdout(reporterOutput(report, opts.reporters, opts.strict));
+    io.stdout(reporterOutput(report, opts.reporters, opts.strict, io.env));
     io.stdout(`reports: ${written.join(', ')}\n`);
   } catch (err) {
     io.stderr(`mqtt-conform: cannot write reports: ${String(err)}\n`);

@@ -90,7 +90,7 @@ export function runMergeCommand(argv: string[], io: Io): number {
   reporter.onEnd(report);
   try {
     const written = writeReports(report, paths, strict);
-    io.stdout(reporterOutput(report, reporters, strict));
+    io.stdout(reporterOutput(report, reporters, strict, io.env));
     io.stdout(`reports: ${written.join(', ')}\n`);
   } catch (err) {
     return fail(`cannot write reports: ${String(err)}`);

@@ -1,9 +1,11 @@
-import { githubAnnotations } from '../report/github.js';
+import { appendFileSync } from 'node:fs';
+import { githubAnnotations, githubStepSummary } from '../report/github.js';
 import { writeHtmlReport } from '../report/html.js';
 import { writeJsonReport } from '../report/json.js';
 import { writeJunitReport } from '../report/junit.js';
 import type { RunReport } from '../report/model.js';
 import { loadCatalogues } from '../report/run-coverage.js';
+import { runOutcome } from '../report/verdict.js';
 import type { ProtocolName } from '../scenario/model.js';
 
 export const REPORTERS = ['console', 'github'] as const;
@@ -74,13 +76,25 @@ export function writeReports(report: RunReport, paths: OutputPaths, strict: bool
   return [paths.junit, paths.json, paths.html];
 }
 
-/** What the non-console reporters print at the end of a run (annotations for `github`). */
+/**
+ * What the non-console reporters print at the end of a run (annotations for `github`). With `github` and
+ * GITHUB_STEP_SUMMARY set (inside GitHub Actions), the job summary gets the result and the failing cases too.
+ */
 export function reporterOutput(
   report: RunReport,
   reporters: readonly ReporterName[],
   strict: boolean,
+  env: NodeJS.ProcessEnv = {},
 ): string {
   if (!reporters.includes('github')) return '';
+  const summaryFile = env.GITHUB_STEP_SUMMARY;
+  if (summaryFile) {
+    try {
+      appendFileSync(summaryFile, githubStepSummary(report, strict, runOutcome(report, strict).text));
+    } catch {
+      // A summary that cannot be written must not fail the run; the annotations still go to stdout.
+    }
+  }
   const lines = githubAnnotations(report, strict);
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

@@ -46,3 +46,38 @@ export function githubAnnotations(report: RunReport, strict: boolean): string[] 
   }
   return out;
 }
+
+/** Markdown table cell: pipes and line breaks would break the row. */
+function mdCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/**
+ * The job summary (`$GITHUB_STEP_SUMMARY`, Markdown): the result line, the counts, and a table of the cases
+ * that fail the run with their statements, expected and actual.
+ */
+export function githubStepSummary(report: RunReport, strict: boolean, resultText: string): string {
+  const s = { passed: 0, failed: 0, 'non-strict': 0, error: 0, info: 0, skipped: 0 } as Record<
+    string,
+    number
+  >;
+  for (const c of report.cases) s[c.status] = (s[c.status] ?? 0) + 1;
+  const failing = report.cases.filter((c) => isConformanceFailure(c, strict));
+  const lines = [
+    `### MQTT conformance: ${mdCell(report.target)}`,
+    '',
+    `**RESULT: ${mdCell(resultText)}** — ${report.cases.length} case(s): ${s.passed} passed, ${s.failed} failed, ${s['non-strict']} non-strict, ${s.error} errors, ${s.info} info, ${s.skipped} skipped`,
+    '',
+  ];
+  if (failing.length > 0) {
+    lines.push('| case | MQTT | statements | expected | actual |', '| --- | --- | --- | --- | --- |');
+    for (const c of failing) {
+      const where = c.source ? ` (${mdCell(c.source)})` : '';
+      lines.push(
+        `| \`${c.id}\`${where} | ${c.protocol} | ${mdCell(c.statements.join(', '))} | ${mdCell(c.expected ?? c.message ?? '')} | ${mdCell(c.actual ?? '')} |`,
+      );
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
