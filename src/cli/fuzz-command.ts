@@ -107,6 +107,9 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
         throw new Error(`--families: unknown family "${f}" (known: ${FAMILY_NAMES.join(', ')})`);
       }
     }
+    if (families?.length === 1 && families[0] === 'properties' && !protocolsOf(v.protocol).includes(5)) {
+      throw new Error('--families properties: the properties family is 5.0 only (add --protocol 5 or all)');
+    }
     const durationMs = v.duration !== undefined ? parseDuration(v.duration) : undefined;
     const cases = int('cases', v.cases, 1);
     const caseTimeoutMs = int('case-timeout', v['case-timeout'], 10);
