@@ -259,6 +259,10 @@ export const V5_CONNECT_FAULTS = {
       'accepting 5.0 CONNACKs announce Session Expiry Interval 3600 (legitimate: a server may keep sessions longer than asked)',
     down: addToConnack({ sessionExpiryInterval: 3600 }),
   },
+  'server-disconnect-dropped': {
+    describe: 'DISCONNECT packets from the broker are dropped (the connection just closes)',
+    down: (p) => (p.type === 'disconnect' ? null : 'raw'),
+  },
 } as const satisfies Record<string, FaultDef>;
 
 /** Case id -> the fault (of any area) that makes it fail. */
@@ -295,6 +299,7 @@ export const V5_CONNECT_CASE_FAULTS: Record<string, string | string[]> = {
   '4.12/reauthentication-rejected': ['never-close', 'auth-answer-corrected'],
   '1.5.7/ill-formed-user-property': ['never-close', 'string-pair-repaired'],
   '2.2.2.1/zero-property-length': 'property-length-omitted',
+  '4.12/reauthentication-rejected-with-disconnect': 'server-disconnect-dropped',
   '3.2.2.3/subscribe-any-qos-accepted': 'qos-refused-in-suback',
   '3.2.2.3/qos-supported-unless-announced': 'qos2-refused-unannounced',
   '3.2.2.3/will-qos-within-maximum': 'maximum-qos-1',
