@@ -288,7 +288,7 @@ describe('first scenario set', () => {
   it('passes through the proxy without a fault (the proxy itself is transparent)', async () => {
     const proxy = await startFaultyProxy(broker, 'none');
     try {
-      const out = await runCases(planned, { target: proxy, stepTimeoutMs: 2000 });
+      const out = await runCases(planned, { target: proxy, stepTimeoutMs: 2000, ...SECOND_IDENTITY });
       const bad = out.results.filter((r) => r.status !== 'passed' && r.level !== 'info');
       expect(bad, summary(bad)).toEqual([]);
     } finally {
