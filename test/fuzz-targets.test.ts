@@ -44,9 +44,11 @@ async function fuzzUntilFirst(
   target: { spawn: string } | { target: { host: string; port: number } },
   seed = 1,
   shrinkBudgetMs = 3000,
+  livenessTimeoutMs?: number,
 ): Promise<FuzzResult> {
   return runFuzz({
     ...target,
+    ...(livenessTimeoutMs ? { exec: { livenessTimeoutMs } } : {}),
     seed,
     cases: CASES,
     protocols: [4, 5],
@@ -97,7 +99,8 @@ describe('fuzzer against buggy targets', () => {
 
   it('finds a broker that serves nobody after one malformed packet (hang) and replays it', async () => {
     proxy = await startBuggyProxy(broker, 'hang');
-    const r = await fuzzUntilFirst({ target: proxy });
+    // Every rerun of a hang waits for the liveness bound: a shorter one keeps the shrinking quick.
+    const r = await fuzzUntilFirst({ target: proxy }, 1, 3000, 1000);
     const f = r.findings.find((x) => x.kind === 'hang');
     expect(f, JSON.stringify(r.findings)).toBeDefined();
     expect(f).toMatchObject({ packetType: 'subscribe', field: 'packet identifier' });
@@ -111,7 +114,7 @@ describe('fuzzer against buggy targets', () => {
 
   it('finds a broker process that exits on one packet (crash, --spawn), keeps its exit code and replays it', async () => {
     const spawn = buggyTargetCommand('crash');
-    const r = await fuzzUntilFirst({ spawn });
+    const r = await fuzzUntilFirst({ spawn }, 1, 2000);
     const f = r.findings.find((x) => x.kind === 'crash');
     expect(f, JSON.stringify(r.findings)).toBeDefined();
     expect(f).toMatchObject({ packetType: 'publish', field: 'topic' });
@@ -162,7 +165,7 @@ describe('fuzzer against conformant targets', () => {
       const r = await runFuzz({
         spawn: `${findMosquitto()} -c {config}`,
         seed: 7,
-        cases: Math.min(CASES, 1500),
+        cases: Math.min(CASES, 800),
         protocols: [4, 5],
         concurrency: 64,
         shrinkBudgetMs: 0,
