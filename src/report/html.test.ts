@@ -55,6 +55,28 @@ describe('HTML report', () => {
     expect(caseAnchor({ id: '3.3.1/a b"c', protocol: '5.0' })).toBe('case-5_0-3_3_1_a_b_c');
   });
 
+  it("a statement's tooltip comes from its own version's catalogue (ids are reused with other meanings)", () => {
+    const html = buildHtmlReport(
+      report([
+        result({ id: 'k/a', protocol: '3.1.1', statements: ['MQTT-3.1.2-24'] }),
+        result({ id: 'k/a', protocol: '5.0', statements: ['MQTT-3.1.2-24'] }),
+      ]),
+      {
+        catalogues: {
+          '3.1.1': [entry('MQTT-3.1.2-24', '3.1.2.10')],
+          '5.0': [entry('MQTT-3.1.2-24', '3.1.2.11.4')],
+        },
+      },
+    );
+    const tips = [
+      ...html.matchAll(/<tbody class="case" id="([^"]+)"[\s\S]*?<code class="statement" title="([^"]+)"/g),
+    ].map((m) => `${m[1]} ${m[2]}`);
+    expect(tips).toEqual([
+      'case-3_1_1-k_a 3.1.2.10 (must): topic of MQTT-3.1.2-24',
+      'case-5_0-k_a 3.1.2.11.4 (must): topic of MQTT-3.1.2-24',
+    ]);
+  });
+
   it('names expected failures and the listed cases that now pass', () => {
     const html = buildHtmlReport(
       report([

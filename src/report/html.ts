@@ -104,20 +104,25 @@ function badge(v: Verdict): string {
   return `<span class="badge v-${v}">${VERDICT_LABEL[v]}</span>`;
 }
 
-function statementList(ids: readonly string[], entries: ReadonlyMap<string, CatalogueEntry>): string {
+/** Catalogue entries by `<protocol> <id>`: the same id can name different rules in 3.1.1 and 5.0. */
+type Entries = ReadonlyMap<string, CatalogueEntry>;
+
+function statementList(ids: readonly string[], protocol: string, entries: Entries): string {
   return ids
     .map((id) => {
-      const e = entries.get(id);
+      const e = entries.get(`${protocol} ${id}`);
       const tip = e ? ` title="${esc(`${e.section} (${e.level}): ${e.topic}`)}"` : '';
       return `<code class="statement"${tip}>${esc(id)}</code>`;
     })
     .join(' ');
 }
 
-function caseDetail(c: CaseResult, entries: ReadonlyMap<string, CatalogueEntry>): string {
+function caseDetail(c: CaseResult, entries: Entries): string {
   const parts: string[] = [`<div class="title">${esc(c.title)}</div>`];
   if (c.statements.length > 0) {
-    parts.push(`<div>Statements (${esc(c.level)}): ${statementList(c.statements, entries)}</div>`);
+    parts.push(
+      `<div>Statements (${esc(c.level)}): ${statementList(c.statements, c.protocol, entries)}</div>`,
+    );
   }
   if (c.expectedFailure !== undefined) {
     parts.push(`<div class="xf">Listed as an expected failure: ${esc(c.expectedFailure)}</div>`);
@@ -137,10 +142,10 @@ function caseDetail(c: CaseResult, entries: ReadonlyMap<string, CatalogueEntry>)
   return parts.join('\n');
 }
 
-function caseRows(c: CaseResult, entries: ReadonlyMap<string, CatalogueEntry>): string {
+function caseRows(c: CaseResult, entries: Entries): string {
   const xf = isExpectedFailure(c) ? ' <span class="xf" title="expected failure">(expected)</span>' : '';
   return `<tbody class="case" id="${caseAnchor(c)}" data-verdict="${c.status}" data-section="${esc(c.section)}" data-protocol="${c.protocol}" data-id="${esc(c.id)}">
-<tr class="case-row"><td>${badge(c.status)}${xf}</td><td><code>${esc(c.id)}</code></td><td>${c.protocol}</td><td>${esc(c.level)}</td><td>${statementList(c.statements, entries)}</td><td class="num">${c.durationMs} ms</td></tr>
+<tr class="case-row"><td>${badge(c.status)}${xf}</td><td><code>${esc(c.id)}</code></td><td>${c.protocol}</td><td>${esc(c.level)}</td><td>${statementList(c.statements, c.protocol, entries)}</td><td class="num">${c.durationMs} ms</td></tr>
 <tr class="case-detail"><td></td><td colspan="5">${caseDetail(c, entries)}</td></tr>
 </tbody>`;
 }
@@ -253,7 +258,9 @@ const RUN_SCRIPT = `
 export function buildHtmlReport(report: RunReport, opts: HtmlOptions = {}): string {
   const strict = opts.strict ?? false;
   const entries = new Map<string, CatalogueEntry>();
-  for (const list of Object.values(opts.catalogues ?? {})) for (const e of list ?? []) entries.set(e.id, e);
+  for (const [protocol, list] of Object.entries(opts.catalogues ?? {})) {
+    for (const e of list ?? []) entries.set(`${protocol} ${e.id}`, e);
+  }
   const s = summarize(report.cases);
   const outcome = runOutcome(report, strict);
   const sections = new Map<string, CaseResult[]>();
@@ -302,7 +309,7 @@ export function buildHtmlReport(report: RunReport, opts: HtmlOptions = {}): stri
         const links = list
           .map((c) => `<a href="#${caseAnchor(c)}" data-show-case="${caseAnchor(c)}">${c.protocol}</a>`)
           .join(' ');
-        return `<tr><td>${badge(first.status)}</td><td><code>${esc(first.id)}</code></td><td>MQTT ${links}</td><td>${statementList(first.statements, entries)}</td><td>${esc(first.message?.split('\n')[0] ?? first.title)}</td></tr>`;
+        return `<tr><td>${badge(first.status)}</td><td><code>${esc(first.id)}</code></td><td>MQTT ${links}</td><td>${statementList(first.statements, first.protocol, entries)}</td><td>${esc(first.message?.split('\n')[0] ?? first.title)}</td></tr>`;
       }),
       '</tbody></table>',
     );
