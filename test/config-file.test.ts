@@ -183,6 +183,16 @@ describe('mqtt-conform.config.yaml', () => {
     const missing = await cli(['--config', 'nope.yaml'], dir);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.yaml:1:1: --config: no such file');
+    // A selector of the file that matches no case is reported at its line.
+    writeFileSync(
+      join(dir, 'sel.yaml'),
+      ['select:', '  only:', '    - 3.12.4', '    - 3.12.4/no-such-case,9.9', ''].join('\n'),
+    );
+    const sel = await cli(['--config', 'sel.yaml'], dir);
+    expect(sel.code).toBe(2);
+    expect(sel.stderr).toContain(
+      'sel.yaml:4:7: select.only "3.12.4/no-such-case" matches no case; sel.yaml:4:7: select.only "9.9" matches no case',
+    );
     // --help works whatever the config file says.
     writeFileSync(join(dir, 'mqtt-conform.config.yaml'), 'targt: x\n');
     expect((await cli(['--help'], dir)).code).toBe(0);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { ScenarioLoadError } from '../scenario/errors.js';
 import { check, S, type Schema, SchemaContext, type SchemaIssue } from '../scenario/schema.js';
 
@@ -70,6 +70,8 @@ export interface ConfigArgs {
   file?: string;
   /** Command-line arguments standing for the file's settings that the command line did not give. */
   args: string[];
+  /** `file:line:col` of each selector the file supplied, by `only <selector>` / `exclude <selector>`. */
+  origins: Map<string, string>;
 }
 
 function list(v: unknown): string[] {
@@ -89,7 +91,7 @@ export function configArguments(
   env: NodeJS.ProcessEnv,
 ): ConfigArgs {
   const file = explicit !== undefined ? resolve(cwd, explicit) : join(cwd, CONFIG_FILE_NAME);
-  if (explicit === undefined && !existsSync(file)) return { args: [] };
+  if (explicit === undefined && !existsSync(file)) return { args: [], origins: new Map() };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -164,8 +166,18 @@ export function configArguments(
   add('insecure', tls?.insecure);
   add('expected-failures', typeof cfg.expectedFailures === 'string' ? path(cfg.expectedFailures) : undefined);
   const select = cfg.select as { only?: unknown; exclude?: unknown } | undefined;
-  if (!has('only')) for (const s of list(select?.only)) args.push('--only', s);
-  if (!has('exclude')) for (const s of list(select?.exclude)) args.push('--exclude', s);
+  const origins = new Map<string, string>();
+  for (const kind of ['only', 'exclude'] as const) {
+    if (has(kind)) continue;
+    const values = list(select?.[kind]);
+    const at = node(['select', kind]);
+    values.forEach((v, i) => {
+      args.push(`--${kind}`, v);
+      const item = Array.isArray(select?.[kind]) && isSeq(at) ? at.items[i] : at;
+      const { line, col } = ctx.pos(item);
+      for (const piece of v.split(',')) origins.set(`${kind} ${piece.trim()}`, `${display}:${line}:${col}`);
+    });
+  }
   const reports = cfg.reports as Record<string, string | undefined> | undefined;
   for (const k of ['junit', 'json', 'html'] as const)
     add(k, reports?.[k] !== undefined ? path(reports[k]!) : undefined);
@@ -175,5 +187,5 @@ export function configArguments(
   add('timeout', cfg.timeout !== undefined ? String(cfg.timeout) : undefined);
   if (!has('specs')) for (const s of list(cfg.specs)) args.push('--specs', path(s));
   if (ctx.issues.length > 0) throw new ScenarioLoadError(ctx.issues);
-  return { file, args };
+  return { file, args, origins };
 }

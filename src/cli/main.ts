@@ -98,6 +98,8 @@ interface Options {
   reporters: ReporterName[];
   require: ProtocolName[];
   shard?: Shard;
+  /** Where the config file gave a selector (`file:line:col`), for the error when it matches nothing. */
+  selectorOrigins?: Map<string, string>;
   concurrency: number;
   timeoutMs: number;
   expectedFailures?: string;
@@ -125,6 +127,7 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     }
   }
   const v = parsed.values;
+  const selectorOrigins = config.origins;
   if (parsed.positionals.length > 1) {
     throw new UsageError(`expected at most one target, got ${parsed.positionals.join(' ')}`);
   }
@@ -173,6 +176,7 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     specs: v.specs && v.specs.length > 0 ? v.specs.map((s) => resolve(io.cwd, s)) : [defaultSpecsDir()],
   };
   if (v.shard !== undefined) opts.shard = usage(() => parseShard(v.shard!));
+  if (selectorOrigins.size > 0) opts.selectorOrigins = selectorOrigins;
   if (v.username !== undefined) opts.username = v.username;
   if (v.password !== undefined) opts.password = v.password;
   if (v.password !== undefined && v.username === undefined) {
@@ -221,6 +225,12 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     opts.target.tls = tlsOptions;
   }
   return opts;
+}
+
+/** `--only "X"`, or `file:line:col: select.only "X"` when the config file gave it. */
+function fromConfig(opts: Options, kind: 'only' | 'exclude', selector: string): string {
+  const at = opts.selectorOrigins?.get(`${kind} ${selector}`);
+  return at ? `${at}: select.${kind} "${selector}"` : `--${kind} "${selector}"`;
 }
 
 function parse(argv: string[]) {
@@ -302,8 +312,8 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   try {
     const files = loadScenarios(opts.specs, io.cwd);
     const unmatched = [
-      ...unmatchedSelectors(files, opts.only).map((s) => `--only "${s}"`),
-      ...unmatchedSelectors(files, opts.exclude).map((s) => `--exclude "${s}"`),
+      ...unmatchedSelectors(files, opts.only).map((s) => fromConfig(opts, 'only', s)),
+      ...unmatchedSelectors(files, opts.exclude).map((s) => fromConfig(opts, 'exclude', s)),
     ];
     if (unmatched.length > 0) {
       io.stderr(`mqtt-conform: ${unmatched.map((u) => `${u} matches no case`).join('; ')} (see --list)\n`);
