@@ -350,7 +350,7 @@ describe('exit codes', () => {
     }
   }, 30_000);
 
-  it('--username/--password reach every CONNECT; without them a refusing broker gives errors with a hint', async () => {
+  it('--username/--password reach every CONNECT; without them a refusing broker stops the run (exit 3) with a hint', async () => {
     const secured = await startBroker({
       host: '127.0.0.1',
       port: 0,
@@ -358,8 +358,10 @@ describe('exit codes', () => {
     });
     try {
       const denied = await runCli([`127.0.0.1:${secured.port}`, '--only', '4.3.2', '--no-color']);
-      expect(denied.code).toBe(1);
-      expect(denied.out).toMatch(/ERROR .*refused a valid MQTT 3\.1\.1 CONNECT .*--username\/--password/);
+      expect(denied.code).toBe(3);
+      expect(denied.err).toMatch(
+        /refused the suite's MQTT 3\.1\.1 CONNECT with 0x05 .*--username\/--password/,
+      );
       const ok = await runCli([
         `127.0.0.1:${secured.port}`,
         '--only',
