@@ -128,7 +128,7 @@ describe('statement coverage (computation)', () => {
     expect(v.problems).toHaveLength(4);
     expect(v.problems.join('\n')).toMatch(/MQTT-9\.9\.9-9: named by 9\.9\/ghost but not in the MQTT 3\.1\.1/);
     expect(v.problems.join('\n')).toMatch(
-      /MQTT-3\.1\.2-4 has cases \(3\.1\.2\/a, 3\.1\.2\/b\) and the reason/,
+      /MQTT-3\.1\.2-4 has must\/should cases \(3\.1\.2\/a, 3\.1\.2\/b\) and the reason/,
     );
     expect(v.problems.join('\n')).toMatch(/MQTT-3\.1\.0-1 binds only clients/);
     expect(v.problems.join('\n')).toMatch(/MQTT-3\.1\.2-5: empty reason/);

@@ -152,14 +152,15 @@ export function computeCoverage(
       status = 'client-only';
     } else if (checkedBy.length > 0) {
       status = 'checked';
-    } else if (written && ids.length === 0) {
+    } else if (written) {
+      // Not observable as a MUST; info cases may still observe what the server does around it.
       status = 'unobservable';
     } else {
       status = 'gap';
     }
-    if (serverBound && written && ids.length > 0) {
+    if (serverBound && written && checkedBy.length > 0) {
       problems.push(
-        `${entry.id} has cases (${ids.join(', ')}) and the reason "${written}": a checked statement is observable; remove the reason (or the statement from the cases)`,
+        `${entry.id} has must/should cases (${checkedBy.join(', ')}) and the reason "${written}": a checked statement is observable; remove the reason (or the statement from the cases)`,
       );
     }
     const sc: StatementCoverage = { entry, serverBound, cases: ids, checkedBy, status };
