@@ -26,16 +26,19 @@ afterAll(async () => {
 async function cli(args: string[], reports?: string): Promise<{ code: number; dir: string; out: string }> {
   const dir = reports ?? tempDir('mc-shard-');
   let out = '';
-  const code = await main([...args, ...(args[0] === 'merge' ? [] : ['--timeout', '1500']), '--reports', dir], {
-    stdout: (t) => {
-      out += t;
+  const code = await main(
+    [...args, ...(args[0] === 'merge' ? [] : ['--timeout', '1500']), '--reports', dir],
+    {
+      stdout: (t) => {
+        out += t;
+      },
+      stderr: (t) => {
+        out += t;
+      },
+      isTTY: false,
+      onSignal: () => () => undefined,
     },
-    stderr: (t) => {
-      out += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-  });
+  );
   return { code, dir, out };
 }
 
