@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,17 @@ describe.skipIf(!tls)('reference broker: TLS with client certificates, WS and WS
     await sameAsTcp(tcp(), target, ['--ca', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey]);
     const anonymous = await runCli([target, '--ca', certs.ca, '--only', SELECTION]);
     expect(anonymous.code).toBe(3);
+  });
+
+  it('a config file gives the client certificate (tls.cert / tls.key) like --cert / --key', async () => {
+    const dir = tempDir('mc-transport-config-');
+    const file = join(dir, 'mqtt-conform.config.yaml');
+    writeFileSync(
+      file,
+      `target: mqtts://127.0.0.1:${port('tls')}\ntls: { ca: ${certs.ca}, cert: ${certs.clientCert}, key: ${certs.clientKey} }\n`,
+    );
+    const r = await runCli(['--config', file, '--only', '3.1.0']);
+    expect(r.code, r.out + r.err).toBe(0);
   });
 
   it('a WebSocket target on a port that serves no WebSocket: exit 3, the error names the WebSocket', async () => {

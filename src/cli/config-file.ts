@@ -42,7 +42,7 @@ export const CONFIG_SCHEMA: Schema = S.object({
   strict: S.bool,
   credentials: S.object({ username: secret, password: secret, username2: secret, password2: secret }),
   topicPrefix: S.string,
-  tls: S.object({ ca: S.string, insecure: S.bool }),
+  tls: S.object({ ca: S.string, cert: S.string, key: S.string, insecure: S.bool }),
   expectedFailures: S.string,
   select: S.object({ only: stringList, exclude: stringList }),
   reports: S.object({ dir: S.string, junit: S.string, json: S.string, html: S.string }),
@@ -161,8 +161,10 @@ export function configArguments(
     add(pass, secretValue(pass));
   }
   add('topic-prefix', cfg.topicPrefix as string | undefined);
-  const tls = cfg.tls as { ca?: string; insecure?: boolean } | undefined;
+  const tls = cfg.tls as { ca?: string; cert?: string; key?: string; insecure?: boolean } | undefined;
   add('ca', tls?.ca !== undefined ? path(tls.ca) : undefined);
+  add('cert', tls?.cert !== undefined ? path(tls.cert) : undefined);
+  add('key', tls?.key !== undefined ? path(tls.key) : undefined);
   add('insecure', tls?.insecure);
   add('expected-failures', typeof cfg.expectedFailures === 'string' ? path(cfg.expectedFailures) : undefined);
   const select = cfg.select as { only?: unknown; exclude?: unknown } | undefined;
