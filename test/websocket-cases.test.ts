@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { startBroker } from '../reference-broker/index.js';
 import type { CaseResult } from '../src/report/model.js';
 import { loadScenarios } from '../src/scenario/loader.js';
@@ -67,6 +70,21 @@ describe('MQTT over WebSocket cases', () => {
     }
     const tcp = await runCases(planned, { target: broker, stepTimeoutMs: 2000 });
     for (const r of tcp.results) expect(r.status).toBe('skipped');
+  });
+
+  it('a server that does not select the mqtt subprotocol: the run stops (exit 3) naming MQTT-6.0.0-4', async () => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http, handleProtocols: () => false });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (http.address() as AddressInfo).port;
+      const out = await runCases(planned, { target: target(port), stepTimeoutMs: 1000 });
+      expect(out.stoppedBy).toBe('target-unreachable');
+      expect(out.results[0]?.message).toMatch(/did not select the mqtt subprotocol \[MQTT-6\.0\.0-4\]/);
+    } finally {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
   });
 
   const byFault = new Map<WsFault, string[]>();

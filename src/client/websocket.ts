@@ -117,6 +117,14 @@ export function connectWebSocket(
       fail(`HTTP_${res.statusCode}`, `WebSocket handshake refused: HTTP ${res.statusCode} for ${url}`);
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (/subprotocol/i.test(err.message)) {
+        // The server must select the mqtt subprotocol the client offers [MQTT-6.0.0-4].
+        fail(
+          'WS_SUBPROTOCOL',
+          `WebSocket ${url}: the server did not select the mqtt subprotocol [MQTT-6.0.0-4] (${err.message})`,
+        );
+        return;
+      }
       const code = err.code ?? (/timed out/i.test(err.message) ? 'TIMEOUT' : 'WS');
       fail(code, `WebSocket ${url}: ${err.message}`);
     });
