@@ -120,14 +120,11 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     // A broker that refuses the suite's credentials (or wants some) cannot be judged at all: one message
     // and no case run, instead of every case failing as if the broker broke the rules.
     let refusal = [...verdicts.values()].find((v) => v.refusedCredentials);
-    if (
-      !refusal &&
-      opts.username2 !== undefined &&
-      protocols.length > 0 &&
-      verdicts.get(protocols[0]!)?.status === 'ok'
-    ) {
+    // The second identity is checked once, in a version the broker accepted.
+    const accepted = protocols.find((p) => verdicts.get(p)?.status === 'ok');
+    if (!refusal && opts.username2 !== undefined && accepted !== undefined) {
       const second = await untilAborted(
-        preflight(opts, protocols[0]!, stepTimeoutMs, runId, internal.signal, 'second'),
+        preflight(opts, accepted, stepTimeoutMs, runId, internal.signal, 'second'),
         internal.signal,
       );
       if (!second) return { results: [], stoppedBy: 'interrupted' };
