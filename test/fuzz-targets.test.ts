@@ -112,6 +112,28 @@ describe('fuzzer against buggy targets', () => {
     proxy = undefined;
   }, 60_000);
 
+  it('finds a broker that delivers to a subscriber whose filters do not match (wrong-delivery) and replays it', async () => {
+    proxy = await startBuggyProxy(broker, 'wrong-delivery');
+    const r = await runFuzz({
+      target: proxy,
+      seed: 1,
+      cases: CASES,
+      protocols: [4, 5],
+      concurrency: 64,
+      families: ['sequences'],
+      maxFindings: 1,
+      shrinkBudgetMs: 5000,
+    });
+    const f = r.findings.find((x) => x.kind === 'wrong-delivery');
+    expect(f, JSON.stringify(r.findings)).toBeDefined();
+    expect(f).toMatchObject({ statement: 'MQTT-3.3.2-3', packetType: 'publish', field: 'delivery' });
+    await savedAndLoadable(r);
+    expect((await replayFinding(f!.reproducer!, { target: proxy })).reproduced).toBe(true);
+    expect((await replayFinding(f!.reproducer!, { target: broker })).reproduced).toBe(false);
+    await proxy.close();
+    proxy = undefined;
+  }, 60_000);
+
   it('finds a broker process that exits on one packet (crash, --spawn), keeps its exit code and replays it', async () => {
     const spawn = buggyTargetCommand('crash');
     const r = await fuzzUntilFirst({ spawn }, 1, 2000);

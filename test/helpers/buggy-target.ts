@@ -8,7 +8,8 @@
  * - `hang`: a SUBSCRIBE with packet identifier 0 is swallowed and, while that connection stays open, nothing
  *   is forwarded for anybody (a broker blocked on one client);
  * - `crash`: a PUBLISH whose topic contains `#` ends the process (exit code 70) — for `--spawn`;
- * - `leak`: every connection keeps an open file and 64 KiB of memory forever — for `--spawn`.
+ * - `leak`: every connection keeps an open file and 64 KiB of memory forever — for `--spawn`;
+ * - `wrong-delivery`: a PUBLISH the broker sends whose topic ends in `/a` reaches the client as `/b`.
  *
  * Run as a process (`node --import tsx test/helpers/buggy-target.ts --port P --bug crash`) it starts the
  * reference broker in-process and the proxy on 127.0.0.1:P.
@@ -18,7 +19,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { PacketFramer } from '../../src/codec/index.js';
 
-export type Bug = 'no-close' | 'hang' | 'crash' | 'leak';
+export type Bug = 'no-close' | 'hang' | 'crash' | 'leak' | 'wrong-delivery';
 
 export interface BuggyProxy {
   host: string;
@@ -98,11 +99,29 @@ export async function startBuggyProxy(
         toBroker(ev.raw);
       }
     });
-    broker.on('data', (chunk: Buffer) =>
+    const down = new PacketFramer();
+    broker.on('data', (chunk: Buffer) => {
+      let out = chunk;
+      if (bug === 'wrong-delivery') {
+        const frames = down.push(chunk);
+        out = Buffer.concat(
+          frames.map((ev) => {
+            if (ev.kind === 'error' || ev.raw[0]! >> 4 !== 3) return ev.raw;
+            const raw = Buffer.from(ev.raw);
+            const len = raw.readUInt16BE(ev.bodyOffset);
+            const end = ev.bodyOffset + 2 + len;
+            if (len >= 2 && raw[end - 2] === 0x2f && raw[end - 1] === 0x61) {
+              raw[end - 1] = 0x62;
+              fired++;
+            }
+            return raw;
+          }),
+        );
+      }
       forward(() => {
-        if (!client.destroyed) client.write(chunk);
-      }),
-    );
+        if (!client.destroyed) client.write(out);
+      });
+    });
     const gone = (): void => {
       client.destroy();
       broker.destroy();
