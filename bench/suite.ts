@@ -39,7 +39,9 @@ async function main(): Promise<void> {
     planned.filter((p) => p.scenario.timing).map((p) => `${p.protocol} ${p.scenario.id}`),
   );
   console.log(`${planned.length} case runs (${timingIds.size} in the timing phase)\n`);
-  console.log('| broker | concurrency | wall | slowest case | timing cases (sum of their times) | wall - slowest | verdicts |');
+  console.log(
+    '| broker | concurrency | wall | slowest case | timing cases (sum of their times) | wall - slowest | verdicts |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const kind of BROKERS) {
     for (const concurrency of CONCURRENCIES) {
