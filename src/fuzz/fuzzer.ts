@@ -442,7 +442,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
         (e) => !(e.confirmed || e.unrerunnable || e.finding.kind === 'leak'),
       ).length,
       restarts: spawned?.restarts ?? 0,
-      ...(stoppedBy && stoppedBy !== 'max-findings' ? { stoppedBy } : stoppedBy ? { stoppedBy } : {}),
+      ...(stoppedBy ? { stoppedBy } : {}),
     };
   } finally {
     running = false;
