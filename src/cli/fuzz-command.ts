@@ -125,14 +125,20 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
       ...(caseTimeoutMs !== undefined ? { caseTimeoutMs } : {}),
       ...(shrinkBudgetMs !== undefined ? { shrinkBudgetMs } : {}),
     };
+    const plainTcp = <T extends { tls?: unknown; websocket?: unknown; display: string }>(t: T): T => {
+      if (t.tls || t.websocket) {
+        throw new Error(`${t.display}: the fuzzer speaks plain TCP (mqtt://host:port) only`);
+      }
+      return t;
+    };
     if (v.compare) {
       const rest = parsed.positionals;
       if (rest.length !== 1) throw new Error('--compare needs two targets: --compare host:port host:port');
-      compare = [parseTarget(v.compare), parseTarget(rest[0]!)];
+      compare = [plainTcp(parseTarget(v.compare)), plainTcp(parseTarget(rest[0]!))];
     } else {
       if (parsed.positionals.length > 1)
         throw new Error(`expected at most one target, got ${parsed.positionals.join(' ')}`);
-      if (parsed.positionals[0] !== undefined) target = parseTarget(parsed.positionals[0]);
+      if (parsed.positionals[0] !== undefined) target = plainTcp(parseTarget(parsed.positionals[0]));
       if (target && v.spawn) throw new Error('give a target or --spawn, not both');
     }
   } catch (err) {
@@ -326,7 +332,7 @@ export async function runReplayCommand(argv: string[], io: CliIo): Promise<numbe
   const file = resolve(io.cwd, positionals[0]!);
   try {
     const r = await replayFinding(file, {
-      ...(target ? { target: { host: target.host, port: target.port } } : {}),
+      ...(target ? { target: (({ display: _d, ...t }) => t)(target) } : {}),
       ...(values.spawn ? { spawn: values.spawn } : {}),
       ...(stepTimeoutMs !== undefined ? { stepTimeoutMs } : {}),
     });
