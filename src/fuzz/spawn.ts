@@ -201,7 +201,7 @@ export class SpawnedTarget {
 
 /**
  * Growth that does not level off: after the first quarter (warm-up), open files grew by 64 or more, or
- * resident memory by 32 MiB and half again, and most samples went up.
+ * resident memory by 256 MiB and to twice the baseline, and most samples went up.
  */
 export function leakVerdict(samples: readonly ResourceSample[]): string | undefined {
   if (samples.length < 8) return undefined;
@@ -217,7 +217,10 @@ export function leakVerdict(samples: readonly ResourceSample[]): string | undefi
   if (b.fds - a.fds >= 64 && rising('fds') >= 0.8) {
     return `open files grew from ${a.fds} to ${b.fds} over ${secs} s and kept growing`;
   }
-  if (b.rssKiB - a.rssKiB >= 32 * 1024 && b.rssKiB >= a.rssKiB * 1.5 && rising('rssKiB') >= 0.8) {
+  // A garbage-collected broker's resident memory grows in steps until its collector catches up (the reference
+  // broker's grows by 85 MiB under fuzzing with a steady heap): only growth past 256 MiB and twice the
+  // baseline counts.
+  if (b.rssKiB - a.rssKiB >= 256 * 1024 && b.rssKiB >= a.rssKiB * 2 && rising('rssKiB') >= 0.8) {
     return `resident memory grew from ${Math.round(a.rssKiB / 1024)} MiB to ${Math.round(b.rssKiB / 1024)} MiB over ${secs} s and kept growing`;
   }
   return undefined;
