@@ -67,7 +67,7 @@ export interface Finding {
   count: number;
   /** Path of the saved scenario (set when written). */
   reproducer?: string;
-  /** fast-check seed and path of the (shrunk) case: `--seed S --replay-path P` regenerates it. */
+  /** fast-check seed and shrink path of the case: `generateCase(arb, caseSeed, path)` regenerates it. */
   caseSeed?: number;
   path?: string;
   /** Shrink steps taken. */
