@@ -13,7 +13,7 @@ import { startWsFaultyProxy, WS_CASE_FAULTS, type WsFault } from './helpers/ws-f
 /**
  * The MQTT over WebSocket cases (specs/6.0.0-websocket.yaml, `transport: websocket`): they pass against the
  * reference broker's WS listener and through a transparent WebSocket proxy, and each fails through the
- * WebSocket fault that breaks its rule (the TCP faulty proxy of scenarios-first-set.test.ts cannot).
+ * WebSocket fault that breaks its rule (the TCP faulty proxy of test/scenario-faults-*.test.ts cannot).
  */
 const files = loadScenarios([defaultSpecsDir()]);
 const planned: PlannedCase[] = planCases(files, { protocols: ['3.1.1', '5.0'] }).filter(
