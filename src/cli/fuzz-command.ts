@@ -33,6 +33,7 @@ Options:
   --out DIR                reproducers, .hex files and fuzz.json (default reports/fuzz)
   --junit FILE             JUnit XML, one testcase per oracle
   --case-timeout MS        bound for a connection's answer to its stream (default 500)
+  --liveness-timeout MS    bound for a fresh client's CONNACK, PUBLISH and PINGRESP (default 2000)
   --shrink-budget MS       time to shrink each finding (default 10000)
   --compare A B            differential mode: the same valid-but-unusual cases against two brokers
   -h, --help
@@ -93,6 +94,7 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
     families?: FamilyName[];
     maxFindings: number;
     caseTimeoutMs?: number;
+    livenessTimeoutMs?: number;
     shrinkBudgetMs?: number;
   };
   let target: { host: string; port: number; display: string } | undefined;
@@ -113,6 +115,7 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
     const durationMs = v.duration !== undefined ? parseDuration(v.duration) : undefined;
     const cases = int('cases', v.cases, 1);
     const caseTimeoutMs = int('case-timeout', v['case-timeout'], 10);
+    const livenessTimeoutMs = int('liveness-timeout', v['liveness-timeout'], 50);
     const shrinkBudgetMs = int('shrink-budget', v['shrink-budget'], 0);
     opts = {
       seed: int('seed', v.seed, -(2 ** 31)) ?? randomInt(1, 2 ** 31 - 1),
@@ -123,6 +126,7 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
       ...(cases !== undefined ? { cases } : {}),
       ...(families ? { families: families as FamilyName[] } : {}),
       ...(caseTimeoutMs !== undefined ? { caseTimeoutMs } : {}),
+      ...(livenessTimeoutMs !== undefined ? { livenessTimeoutMs } : {}),
       ...(shrinkBudgetMs !== undefined ? { shrinkBudgetMs } : {}),
     };
     const plainTcp = <T extends { tls?: unknown; websocket?: unknown; display: string }>(t: T): T => {
@@ -237,7 +241,10 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
         concurrency: opts.concurrency,
         ...(opts.families ? { families: opts.families } : {}),
         maxFindings: opts.maxFindings,
-        ...(opts.caseTimeoutMs !== undefined ? { exec: { caseTimeoutMs: opts.caseTimeoutMs } } : {}),
+        exec: {
+          ...(opts.caseTimeoutMs !== undefined ? { caseTimeoutMs: opts.caseTimeoutMs } : {}),
+          ...(opts.livenessTimeoutMs !== undefined ? { livenessTimeoutMs: opts.livenessTimeoutMs } : {}),
+        },
         ...(opts.shrinkBudgetMs !== undefined ? { shrinkBudgetMs: opts.shrinkBudgetMs } : {}),
         signal: controller.signal,
         onProgress: progress,
@@ -286,6 +293,7 @@ function parseFuzzArgs(argv: string[]) {
       out: { type: 'string' },
       junit: { type: 'string' },
       'case-timeout': { type: 'string' },
+      'liveness-timeout': { type: 'string' },
       'shrink-budget': { type: 'string' },
       compare: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
