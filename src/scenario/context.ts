@@ -35,6 +35,8 @@ export class CaseClient {
     wildcardSubscriptionAvailable?: number;
     subscriptionIdentifiersAvailable?: number;
     sharedSubscriptionAvailable?: number;
+    receiveMaximum?: number;
+    maximumPacketSize?: number;
   } = {};
   /** Keep-alive in force after the CONNACK (s): the CONNECT's, or the 5.0 Server Keep Alive. */
   keepAliveSec: number | undefined;

@@ -120,6 +120,11 @@ export interface PublishStep extends StepBase {
   properties?: Properties;
   /** Complete the QoS 1/2 exchange (default true). */
   ack: boolean;
+  /**
+   * 5.0: go one past a limit the broker announced in CONNACK: `receiveMaximum` sends Receive Maximum + 1
+   * PUBLISH packets without waiting, `maximumPacketSize` pads the payload to Maximum Packet Size + 1 bytes.
+   */
+  exceed?: 'receiveMaximum' | 'maximumPacketSize';
 }
 
 export interface SubscriptionSpec {

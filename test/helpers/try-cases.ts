@@ -5,9 +5,10 @@
  *   npx tsx test/helpers/try-cases.ts [--broker reference|mosquitto|aedes] [--fault NAME]
  *       [--only SELECTOR,...] [--protocol 3.1.1|5.0] [--concurrency N] [--timeout MS] [--log]
  *       [--specs DIR ...] (more scenario folders beside specs/, e.g. drafts kept out of the shared tree)
+ *       [--broker-config FILE] (reference broker configuration, YAML or JSON: limits, users, ...)
  */
 import { parseArgs } from 'node:util';
-import { startBroker } from '../../reference-broker/index.js';
+import { loadBrokerConfig, startBroker } from '../../reference-broker/index.js';
 import { loadScenarios } from '../../src/scenario/loader.js';
 import type { ProtocolName } from '../../src/scenario/model.js';
 import { defaultSpecsDir } from '../../src/scenario/paths.js';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '2000' },
     log: { type: 'boolean', default: false },
     specs: { type: 'string', multiple: true },
+    'broker-config': { type: 'string' },
   },
 });
 
@@ -37,7 +39,8 @@ async function main(): Promise<void> {
       : values.broker === 'aedes'
         ? await startAedes()
         : await (async () => {
-            const b = await startBroker({ host: '127.0.0.1', port: 0 });
+            const config = values['broker-config'] ? loadBrokerConfig(values['broker-config']) : undefined;
+            const b = await startBroker({ host: '127.0.0.1', port: 0, ...(config ? { config } : {}) });
             return { host: b.host, port: b.port, stop: () => b.close() };
           })();
   const fault = values.fault as Fault | undefined;

@@ -223,6 +223,8 @@ function acceptedWith(
     ...(props.sharedSubscriptionAvailable !== undefined
       ? { sharedSubscriptionAvailable: props.sharedSubscriptionAvailable }
       : {}),
+    ...(props.receiveMaximum !== undefined ? { receiveMaximum: props.receiveMaximum } : {}),
+    ...(props.maximumPacketSize !== undefined ? { maximumPacketSize: props.maximumPacketSize } : {}),
   };
   // The client must use the Server Keep Alive instead of its own [MQTT-3.1.2-21]; a keep-alive expectation
   // judges the broker by the value in force.

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describeEvent } from '../../client/match.js';
-import type { Packet, PublishPacket, QoS } from '../../codec/index.js';
+import { encode, type Packet, type PublishPacket, type QoS } from '../../codec/index.js';
 import type { CaseClient, CaseContext } from '../context.js';
 import { ExpectationFailure } from '../errors.js';
 import type { PublishStep } from '../model.js';
@@ -25,7 +25,16 @@ export const publishStep: StepDefinition<PublishStep> = {
     packetId: S.int(1, 65535),
     properties: propertiesSchema,
     ack: S.bool,
+    exceed: S.enum('receiveMaximum', 'maximumPacketSize'),
   }),
+  check(v) {
+    if (v.exceed === undefined) return undefined;
+    if (v.ack !== false) return 'publish: "exceed" needs "ack: false" (the broker is expected to refuse)';
+    if (v.packetId !== undefined) return 'publish: "exceed" picks its own packet identifiers';
+    if (v.exceed === 'receiveMaximum' && (v.qos ?? 0) === 0)
+      return 'publish: "exceed: receiveMaximum" needs QoS 1 or 2';
+    return undefined;
+  },
   build(v, pos) {
     const step: PublishStep = {
       kind: 'publish',
@@ -40,6 +49,7 @@ export const publishStep: StepDefinition<PublishStep> = {
     };
     if (v.packetId !== undefined) step.packetId = v.packetId as number;
     if (v.properties) step.properties = v.properties as PublishStep['properties'] & object;
+    if (v.exceed !== undefined) step.exceed = v.exceed as PublishStep['exceed'] & string;
     return step;
   },
   async run(step, ctx) {
@@ -56,6 +66,10 @@ export const publishStep: StepDefinition<PublishStep> = {
     if (ctx.version === 5) packet.properties = ctx.render(step.properties) ?? {};
     checkServerLimits(ctx, client, packet);
     client.raw.note(`step publish (${step.pos.file}:${step.pos.line})`);
+    if (step.exceed) {
+      exceedLimit(ctx, client, packet, step.exceed);
+      return;
+    }
     client.raw.send(packet);
     if (!step.ack || step.qos === 0) return;
     const id = packet.packetId!;
@@ -72,6 +86,43 @@ export const publishStep: StepDefinition<PublishStep> = {
     await awaitAck(ctx, client, 'pubcomp', id, packet);
   },
 };
+
+/** Largest limit a case goes past: more would cost the run time and memory for nothing. */
+const EXCEED_CAP = { receiveMaximum: 1000, maximumPacketSize: 1024 * 1024 } as const;
+
+/**
+ * 5.0: one past a limit the broker announced in its CONNACK, the client's protocol error on purpose: Receive
+ * Maximum + 1 copies of the PUBLISH (each with its own packet identifier) written at once, or the PUBLISH with
+ * its payload padded to Maximum Packet Size + 1 bytes. Skipped when the broker announced no such limit (the
+ * default is 65535, or no limit) or one above the cap.
+ */
+function exceedLimit(
+  ctx: CaseContext,
+  client: CaseClient,
+  packet: PublishPacket,
+  limit: 'receiveMaximum' | 'maximumPacketSize',
+): void {
+  const announced = ctx.version === 5 ? client.serverLimits[limit] : undefined;
+  const name = limit === 'receiveMaximum' ? 'Receive Maximum' : 'Maximum Packet Size';
+  if (announced === undefined) ctx.skip(`the broker announced no ${name} (CONNACK)`);
+  if (announced > EXCEED_CAP[limit])
+    ctx.skip(
+      `the broker announced ${name} ${announced}, more than the ${EXCEED_CAP[limit]} a case goes past`,
+    );
+  if (limit === 'receiveMaximum') {
+    for (let i = 0; i <= announced; i++) client.raw.send({ ...packet, packetId: client.packetId() });
+    return;
+  }
+  // The remaining length's own size grows with the payload: adjust until the packet is one byte too large
+  // (or, at a var-int boundary, two).
+  let payload = packet.payload;
+  for (let i = 0; i < 4; i++) {
+    const size = encode({ ...packet, payload }, { protocolVersion: 5 }).length;
+    if (size > announced) break;
+    payload = Buffer.concat([payload, Buffer.alloc(announced + 1 - size, 0x78)]);
+  }
+  client.raw.send({ ...packet, payload });
+}
 
 export async function awaitAck(
   ctx: CaseContext,
