@@ -12,6 +12,16 @@ export interface Target {
   tls?: boolean | ConnectionOptions;
   /** MQTT over WebSocket (ws://, wss:// with tls): the request path. */
   websocket?: { path: string };
+  /**
+   * A clustered broker: its other nodes (`--node host:port`), node 2 first; the target itself is node 1. A
+   * connect step with `node: N` connects to node N, with the target's transport (TLS, WebSocket path).
+   */
+  nodes?: Array<{ host: string; port: number }>;
+}
+
+/** How many nodes a target has: 1, or 1 + its other nodes. */
+export function nodeCount(target: Target): number {
+  return 1 + (target.nodes?.length ?? 0);
 }
 
 /**
@@ -229,15 +239,22 @@ export class CaseContext {
     return c;
   }
 
-  /** Opens a TCP/TLS connection for client `name`; refused connections are harness errors. */
-  async open(name: string): Promise<CaseClient> {
+  /**
+   * Opens a TCP/TLS connection for client `name` to node `node` of the target (1: the target itself; a
+   * cluster's other nodes follow); refused connections are harness errors.
+   */
+  async open(name: string, node = 1): Promise<CaseClient> {
     if (this.opts.signal.aborted) throw new HarnessError('INTERRUPTED', 'run interrupted');
+    const count = nodeCount(this.opts.target);
+    if (node > count)
+      this.skip(`the case needs node ${node} of a cluster; the target has ${count} (--node host:port)`);
+    const at = node === 1 ? this.opts.target : this.opts.target.nodes![node - 2]!;
     let raw: RawClient;
     try {
       // The run's signal aborts a connect (or TLS handshake) that hangs at once and destroys its socket.
       raw = await RawClient.connect({
-        host: this.opts.target.host,
-        port: this.opts.target.port,
+        host: at.host,
+        port: at.port,
         ...(this.opts.target.tls ? { tls: this.opts.target.tls } : {}),
         ...(this.opts.target.websocket ? { websocket: this.opts.target.websocket } : {}),
         protocolVersion: this.version,

@@ -48,6 +48,7 @@ const caseSchema = S.object({
   timeout: S.int(100, 600_000),
   timing: { t: 'boolean' },
   transport: S.enum('websocket'),
+  cluster: { t: 'boolean' },
   steps: S.req(S.array(S.any, 1)),
 });
 
@@ -169,6 +170,9 @@ function parseCase(
   if (v.timeout) c.timeoutMs = v.timeout as number;
   if (v.timing === true) c.timing = true;
   if (v.transport === 'websocket') c.transport = 'websocket';
+  // A case whose clients use a second node is about a cluster, whether or not it says so.
+  const usesNodes = steps.some((s) => (s.kind === 'connect' || s.kind === 'reconnect') && (s.node ?? 1) > 1);
+  if (v.cluster === true || usesNodes) c.cluster = true;
   return c;
 }
 

@@ -45,6 +45,12 @@ export interface ScenarioCase {
   timing?: boolean;
   /** `websocket`: the case is about MQTT over WebSocket (section 6) and is skipped on other targets. */
   transport?: 'websocket';
+  /**
+   * The case is about a clustered broker (its clients connect to different nodes, `node:` in connect steps;
+   * set by `cluster: true` or derived from a `node:` above 1): skipped unless the target has two or more
+   * nodes (`--node host:port`).
+   */
+  cluster?: true;
   pos: SourcePos;
 }
 
@@ -84,6 +90,8 @@ export interface ConnectSpec {
   firstBytes?: Buffer;
   /** Partial CONNACK match; when given, a mismatch is a conformance failure. `false`: do not wait. */
   connack?: Record<string, unknown> | false;
+  /** Which node of a clustered broker to connect to (1, the target, by default; `--node` adds the others). */
+  node?: number;
 }
 
 export interface ConnectStep extends StepBase, ConnectSpec {

@@ -5,7 +5,7 @@ import { describeEvent } from '../client/match.js';
 import { formatTranscript, mergeTranscripts } from '../client/transcript.js';
 import type { ConnectPacket } from '../codec/index.js';
 import type { CaseResult, Verdict } from '../report/model.js';
-import { CaseContext, type Target } from './context.js';
+import { CaseContext, nodeCount, type Target } from './context.js';
 import { CaseSkipped, ExpectationFailure, HarnessError } from './errors.js';
 import type { ProtocolName, ScenarioCase, Step } from './model.js';
 import { isLegacyRefusalOf5 } from './steps/connect.js';
@@ -211,6 +211,15 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
           i,
           resultOf(p, 'skipped', 0, {
             message: 'the case is about MQTT over WebSocket: it needs a ws:// or wss:// target',
+          }),
+        );
+        return;
+      }
+      if (p.scenario.cluster && nodeCount(opts.target) < 2) {
+        record(
+          i,
+          resultOf(p, 'skipped', 0, {
+            message: 'the case is about a clustered broker: it needs two or more nodes (--node host:port)',
           }),
         );
         return;

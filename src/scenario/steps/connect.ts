@@ -44,6 +44,7 @@ export const connectFields: Record<string, Schema> = {
   overrides: overridesSchema,
   firstPacket: typedPacketSchema,
   firstBytes: S.hex,
+  node: S.int(1, 16),
   connack: {
     t: 'union',
     describe: 'false (do not wait) or a map of CONNACK fields',
@@ -101,7 +102,7 @@ export async function openAndConnect(
   if (spec.identity === 'second' && ctx.opts.username2 === undefined) {
     ctx.skip('the case needs a second identity (--username2/--password2)');
   }
-  const client = await ctx.open(name);
+  const client = await ctx.open(name, spec.node);
   const clientId = spec.clientId ?? ctx.render(`{client:${name}}`);
   // Remember what was used so `reconnect` repeats it (minus the one-off CONNACK expectation).
   const { connack: _c, firstPacket, firstBytes, ...remembered } = spec;
