@@ -25,7 +25,10 @@ export const SECOND_IDENTITY = { username2: 'denied', password2: 'pw2' };
 
 export interface ScenarioSetup {
   readonly files: ScenarioFile[];
-  /** Every case run over TCP (the MQTT over WebSocket cases: test/websocket-cases.test.ts). */
+  /**
+   * Every case run over TCP against one node (the MQTT over WebSocket cases: test/websocket-cases.test.ts; the
+   * cluster cases: test/cluster.test.ts).
+   */
   readonly planned: PlannedCase[];
   readonly broker: { host: string; port: number; close(): Promise<void> };
 }
@@ -39,7 +42,7 @@ export function scenarioSetup(): ScenarioSetup {
   beforeAll(async () => {
     s.files = loadScenarios([defaultSpecsDir()]);
     s.planned = planCases(s.files, { protocols: ['3.1.1', '5.0'] }).filter(
-      (p) => p.scenario.transport !== 'websocket',
+      (p) => p.scenario.transport !== 'websocket' && p.scenario.cluster !== true,
     );
     s.broker = await startBroker({ host: '127.0.0.1', port: 0, config: ACL_CONFIG });
   });

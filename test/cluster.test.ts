@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker } from '../reference-broker/index.js';
+import type { CaseResult } from '../src/report/model.js';
+import { loadScenarios } from '../src/scenario/loader.js';
+import { defaultSpecsDir } from '../src/scenario/paths.js';
+import { type PlannedCase, runCases } from '../src/scenario/runner.js';
+import { planCases } from '../src/scenario/select.js';
+import { type ClusterBridge, startClusterBridge } from './helpers/cluster-bridge.js';
+
+/**
+ * The cluster cases (`node: 2` in a connect step, or `cluster: true`): skipped against one node; against two
+ * reference brokers joined by a test-only bridge (test/helpers/cluster-bridge.ts) the delivery and retained
+ * cases pass and the session cases fail (the bridge shares no sessions); the session cases pass against a
+ * "cluster" whose two nodes are the same broker; every case fails against a faulty target: two unbridged
+ * brokers, or a bridge that drops the RETAIN flag.
+ */
+const files = loadScenarios([defaultSpecsDir()]);
+const planned: PlannedCase[] = planCases(files, { protocols: ['3.1.1', '5.0'] }).filter(
+  (p) => p.scenario.cluster === true,
+);
+const ids = (...want: string[]): PlannedCase[] => planned.filter((p) => want.includes(p.scenario.id));
+
+const DELIVERY = ['4.5.0/cluster-delivered-across-nodes', '3.3.1/cluster-retained-on-other-node'];
+const SESSIONS = ['3.1.4/cluster-takeover-across-nodes', '3.1.2/cluster-session-resumed-on-other-node'];
+
+type Broker = Awaited<ReturnType<typeof startBroker>>;
+let a: Broker;
+let b: Broker;
+beforeAll(async () => {
+  [a, b] = await Promise.all([
+    startBroker({ host: '127.0.0.1', port: 0 }),
+    startBroker({ host: '127.0.0.1', port: 0 }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+function summary(results: CaseResult[]): string {
+  return results
+    .map(
+      (r) => `${r.status} ${r.protocol} ${r.id}: ${r.message ?? ''} ${r.expected ?? ''} | ${r.actual ?? ''}`,
+    )
+    .join('\n');
+}
+
+const node = (x: Broker) => ({ host: x.host, port: x.port });
+const cluster = (first: Broker, second: Broker) => ({ ...node(first), nodes: [node(second)] });
+const statuses = (results: CaseResult[]) => results.map((r) => `${r.protocol} ${r.id} ${r.status}`).sort();
+const all = (cases: PlannedCase[], status: string) =>
+  cases.map((p) => `${p.protocol} ${p.scenario.id} ${status}`).sort();
+
+async function withBridge<T>(
+  opts: Parameters<typeof startClusterBridge>[2],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const bridge: ClusterBridge = await startClusterBridge(node(a), node(b), opts);
+  try {
+    return await fn();
+  } finally {
+    await bridge.close();
+  }
+}
+
+describe('cluster cases (--node)', () => {
+  it('exist for delivery, retained messages, sessions and takeover, in both versions', () => {
+    expect(planned.map((p) => p.scenario.id).sort()).toEqual(
+      [...DELIVERY, ...SESSIONS].flatMap((id) => [id, id]).sort(),
+    );
+  });
+
+  it('are skipped with a reason against a single node', async () => {
+    const out = await runCases(planned, { target: node(a), stepTimeoutMs: 1000 });
+    expect(statuses(out.results), summary(out.results)).toEqual(all(planned, 'skipped'));
+    for (const r of out.results) expect(r.message).toMatch(/two or more nodes \(--node host:port\)/);
+  }, 30_000);
+
+  it('all pass against a cluster whose two nodes are the same broker', async () => {
+    const out = await runCases(planned, { target: cluster(a, a), stepTimeoutMs: 1000 });
+    expect(statuses(out.results), summary(out.results)).toEqual(all(planned, 'passed'));
+  }, 30_000);
+
+  it('delivery and retained cases pass against two bridged brokers; session cases fail (no shared sessions)', async () => {
+    await withBridge({}, async () => {
+      const delivery = await runCases(ids(...DELIVERY), { target: cluster(a, b), stepTimeoutMs: 1000 });
+      expect(statuses(delivery.results), summary(delivery.results)).toEqual(all(ids(...DELIVERY), 'passed'));
+      const sessions = await runCases(ids(...SESSIONS), { target: cluster(a, b), stepTimeoutMs: 1000 });
+      expect(statuses(sessions.results), summary(sessions.results)).toEqual(all(ids(...SESSIONS), 'failed'));
+    });
+  }, 30_000);
+
+  it('fail against two unbridged brokers (the retained case is skipped: its positive control sees nothing)', async () => {
+    const out = await runCases(planned, { target: cluster(a, b), stepTimeoutMs: 1000 });
+    const retained = '3.3.1/cluster-retained-on-other-node';
+    for (const r of out.results) {
+      expect(r.status, summary([r])).toBe(r.id === retained ? 'skipped' : 'failed');
+      if (r.status === 'failed') expect(r.wireLog).toBeTruthy();
+    }
+  }, 30_000);
+
+  it('the retained case fails against a bridge that drops the RETAIN flag', async () => {
+    await withBridge({ dropRetained: true }, async () => {
+      const subset = ids('3.3.1/cluster-retained-on-other-node');
+      const out = await runCases(subset, { target: cluster(a, b), stepTimeoutMs: 1000 });
+      expect(statuses(out.results), summary(out.results)).toEqual(all(subset, 'failed'));
+    });
+  }, 30_000);
+});
