@@ -18,6 +18,9 @@ const ACL_CONFIG = {
     { topic: '#', access: 'readwrite' as const, allow: false, username: 'denied' },
     { topic: '#', access: 'readwrite' as const },
   ],
+  // 5.0 limits announced in CONNACK, so that the cases going past them (specs/3.2.2.3-limits-exceeded.yaml)
+  // run here instead of being skipped.
+  limits: { receiveMaximum: 20, maxPacketSize: 256 * 1024 },
 };
 
 /** The run options that give the ACL cases their (denied) second identity. */

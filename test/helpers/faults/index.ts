@@ -7,6 +7,7 @@ import { SUBSCRIBE_CASE_FAULTS, SUBSCRIBE_FAULTS } from './subscribe.js';
 import { TIMING_CASE_FAULTS, TIMING_FAULTS } from './timing.js';
 import type { FaultDef } from './types.js';
 import { V5_CONNECT_CASE_FAULTS, V5_CONNECT_FAULTS } from './v5-connect.js';
+import { V5_LIMITS_CASE_FAULTS, V5_LIMITS_FAULTS } from './v5-limits.js';
 import { V5_PUBLISH_CASE_FAULTS, V5_PUBLISH_FAULTS } from './v5-publish.js';
 
 /**
@@ -23,6 +24,7 @@ export const FAULTS = {
   ...V5_CONNECT_FAULTS,
   ...V5_PUBLISH_FAULTS,
   ...AUTH_FAULTS,
+  ...V5_LIMITS_FAULTS,
 } satisfies Record<string, FaultDef>;
 
 export type Fault = keyof typeof FAULTS;
@@ -43,4 +45,5 @@ export const CASE_FAULTS: CaseFaults = {
   ...(V5_CONNECT_CASE_FAULTS as CaseFaults),
   ...(V5_PUBLISH_CASE_FAULTS as CaseFaults),
   ...(AUTH_CASE_FAULTS as CaseFaults),
+  ...(V5_LIMITS_CASE_FAULTS as CaseFaults),
 };

@@ -1,0 +1,41 @@
+import type { FaultDef } from './types.js';
+
+/** Adds properties to every accepting 5.0 CONNACK: a limit announced that the broker behind does not enforce. */
+function announceUnenforced(extra: Record<string, number>): FaultDef['down'] {
+  return (p, conn) =>
+    p.type === 'connack' && p.reasonCode === 0 && conn.version === 5
+      ? { ...p, properties: { ...(p.properties ?? {}), ...extra } }
+      : 'raw';
+}
+
+/**
+ * 5.0 limits the server announces in CONNACK and must then enforce (specs/3.2.2.3-limits-exceeded.yaml). The
+ * reference broker of the fault proofs announces Receive Maximum 20 and Maximum Packet Size 256 KiB; these
+ * faults announce smaller ones, which the broker behind does not enforce.
+ */
+export const V5_LIMITS_FAULTS = {
+  'receive-maximum-unenforced': {
+    describe:
+      'accepting 5.0 CONNACKs announce Receive Maximum 2, yet a client with 3 QoS 2 PUBLISH packets unacknowledged stays connected',
+    down: announceUnenforced({ receiveMaximum: 2 }),
+  },
+  'maximum-packet-size-unenforced': {
+    describe:
+      'accepting 5.0 CONNACKs announce Maximum Packet Size 1000, yet a larger PUBLISH is accepted and delivered',
+    down: announceUnenforced({ maximumPacketSize: 1000 }),
+  },
+} as const satisfies Record<string, FaultDef>;
+
+/** The fault that breaks the rule of each case of this area. */
+export const V5_LIMITS_CASE_FAULTS: Record<string, string | string[]> = {
+  '3.2.2.3/receive-maximum-exceeded-closed': ['receive-maximum-unenforced', 'never-close'],
+  '3.2.2.3/receive-maximum-exceeded-disconnect-0x93': [
+    'receive-maximum-unenforced',
+    'server-disconnect-dropped',
+  ],
+  '3.2.2.3/maximum-packet-size-exceeded-closed': ['maximum-packet-size-unenforced', 'never-close'],
+  '3.2.2.3/maximum-packet-size-exceeded-disconnect-0x95': [
+    'maximum-packet-size-unenforced',
+    'server-disconnect-dropped',
+  ],
+};
