@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
+import { main } from '../src/cli/main.js';
 import type { CaseResult } from '../src/report/model.js';
 import { loadScenarios } from '../src/scenario/loader.js';
 import { defaultSpecsDir } from '../src/scenario/paths.js';
 import { type PlannedCase, runCases } from '../src/scenario/runner.js';
 import { planCases } from '../src/scenario/select.js';
 import { type ClusterBridge, startClusterBridge } from './helpers/cluster-bridge.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /**
  * The cluster cases (`node: 2` in a connect step, or `cluster: true`): skipped against one node; against two
@@ -105,4 +109,51 @@ describe('cluster cases (--node)', () => {
       expect(statuses(out.results), summary(out.results)).toEqual(all(subset, 'failed'));
     });
   }, 30_000);
+
+  it('run from the CLI with --node against the bridged pair: the session cases fail, exit 1', async () => {
+    await withBridge({}, async () => {
+      const dir = tempDir('mc-cluster-');
+      let stdout = '';
+      const code = await main(
+        [
+          `127.0.0.1:${a.port}`,
+          '--node',
+          `127.0.0.1:${b.port}`,
+          '--only',
+          '*/cluster-*',
+          '--timeout',
+          '1000',
+          '--reports',
+          dir,
+        ],
+        {
+          stdout: (t) => void (stdout += t),
+          stderr: () => undefined,
+          isTTY: false,
+          env: {},
+          onSignal: () => () => undefined,
+        },
+      );
+      expect(code, stdout).toBe(1);
+      expect(stdout).toContain(`(+ node 127.0.0.1:${b.port})`);
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
+        cases: Array<{ id: string; protocol: string; status: string }>;
+      };
+      const got = report.cases.map((c) => `${c.protocol} ${c.id} ${c.status}`).sort();
+      expect(got).toEqual([...all(ids(...DELIVERY), 'passed'), ...all(ids(...SESSIONS), 'failed')].sort());
+    });
+  }, 30_000);
+
+  it('--node without a target is a usage error (exit 2)', async () => {
+    let stderr = '';
+    const code = await main(['--node', '127.0.0.1:1883'], {
+      stdout: () => undefined,
+      stderr: (t) => void (stderr += t),
+      isTTY: false,
+      env: {},
+      onSignal: () => () => undefined,
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--node needs a target');
+  });
 });
