@@ -23,6 +23,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runFuzzCommand, runReplayCommand } from './fuzz-command.js';
 import { runMatrixCommand } from './matrix-command.js';
 import { runMergeCommand } from './merge-command.js';
+import { displayWithNodes, NodeParseError, parseNodes } from './nodes.js';
 import {
   parseReporters,
   parseRequire,
@@ -224,6 +225,17 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     if (v.insecure) tlsOptions.rejectUnauthorized = false;
     opts.target.tls = tlsOptions;
   }
+  if (v.node !== undefined && v.node.length > 0) {
+    // A clustered broker: the target is node 1, --node adds the others (src/cli/nodes.ts).
+    if (!opts.target) throw new UsageError('--node needs a target: the first node of the cluster');
+    try {
+      opts.target.nodes = parseNodes(v.node, opts.target);
+    } catch (err) {
+      if (err instanceof NodeParseError) throw new UsageError(err.message);
+      throw err;
+    }
+    opts.target.display = displayWithNodes(opts.target.display, opts.target.nodes);
+  }
   return opts;
 }
 
@@ -265,6 +277,7 @@ function parse(argv: string[]) {
       cert: { type: 'string' },
       key: { type: 'string' },
       insecure: { type: 'boolean' },
+      node: { type: 'string', multiple: true },
       verbose: { type: 'boolean' },
       specs: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -412,6 +425,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
         port: target.port,
         ...(target.tls ? { tls: target.tls } : {}),
         ...(target.websocket ? { websocket: target.websocket } : {}),
+        ...(target.nodes ? { nodes: target.nodes } : {}),
       },
       concurrency: opts.concurrency,
       stepTimeoutMs: opts.timeoutMs,

@@ -38,6 +38,8 @@ Options:
   --ca FILE                  PEM CA certificate(s) to verify an mqtts:// or wss:// target
   --cert FILE, --key FILE    PEM client certificate and its private key (TLS client authentication)
   --insecure                 do not verify the mqtts:// or wss:// target's certificate
+  --node HOST:PORT           another node of a clustered broker (repeatable; the target is the first):
+                             the cluster cases connect clients to different nodes (skipped without)
   --specs DIR                scenario folder or file instead of the bundled specs/ (repeatable)
   --no-color                 no ANSI colours
   --verbose                  every case on its own line, full wire logs
