@@ -13,8 +13,8 @@ import { tempDir } from './helpers/temp-dir.js';
 
 /**
  * The cluster cases (`node: 2` in a connect step, or `cluster: true`): skipped against one node; against two
- * reference brokers joined by a test-only bridge (test/helpers/cluster-bridge.ts) the delivery and retained
- * cases pass and the session cases fail (the bridge shares no sessions); the session cases pass against a
+ * reference brokers joined by a test-only bridge (test/helpers/cluster-bridge.ts) the delivery, retained and
+ * shared-subscription cases pass and the session cases fail (the bridge shares no sessions); the session cases pass against a
  * "cluster" whose two nodes are the same broker; every case fails against a faulty target: two unbridged
  * brokers, or a bridge that drops the RETAIN flag.
  */
@@ -24,7 +24,11 @@ const planned: PlannedCase[] = planCases(files, { protocols: ['3.1.1', '5.0'] })
 );
 const ids = (...want: string[]): PlannedCase[] => planned.filter((p) => want.includes(p.scenario.id));
 
-const DELIVERY = ['4.5.0/cluster-delivered-across-nodes', '3.3.1/cluster-retained-on-other-node'];
+const DELIVERY = [
+  '4.5.0/cluster-delivered-across-nodes',
+  '3.3.1/cluster-retained-on-other-node',
+  '4.8.2/cluster-shared-member-on-other-node',
+];
 const SESSIONS = ['3.1.4/cluster-takeover-across-nodes', '3.1.2/cluster-session-resumed-on-other-node'];
 
 type Broker = Awaited<ReturnType<typeof startBroker>>;
@@ -67,9 +71,12 @@ async function withBridge<T>(
 }
 
 describe('cluster cases (--node)', () => {
-  it('exist for delivery, retained messages, sessions and takeover, in both versions', () => {
-    expect(planned.map((p) => p.scenario.id).sort()).toEqual(
-      [...DELIVERY, ...SESSIONS].flatMap((id) => [id, id]).sort(),
+  it('exist for delivery, retained messages, shared subscriptions (5.0), sessions and takeover', () => {
+    const shared = '4.8.2/cluster-shared-member-on-other-node';
+    expect(planned.map((p) => `${p.protocol} ${p.scenario.id}`).sort()).toEqual(
+      [...DELIVERY, ...SESSIONS]
+        .flatMap((id) => (id === shared ? [`5.0 ${id}`] : [`3.1.1 ${id}`, `5.0 ${id}`]))
+        .sort(),
     );
   });
 
@@ -84,7 +91,7 @@ describe('cluster cases (--node)', () => {
     expect(statuses(out.results), summary(out.results)).toEqual(all(planned, 'passed'));
   }, 30_000);
 
-  it('delivery and retained cases pass against two bridged brokers; session cases fail (no shared sessions)', async () => {
+  it('delivery, retained and shared cases pass against two bridged brokers; session cases fail (no shared sessions)', async () => {
     await withBridge({}, async () => {
       const delivery = await runCases(ids(...DELIVERY), { target: cluster(a, b), stepTimeoutMs: 1000 });
       expect(statuses(delivery.results), summary(delivery.results)).toEqual(all(ids(...DELIVERY), 'passed'));
