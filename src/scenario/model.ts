@@ -88,6 +88,8 @@ export interface ConnectSpec {
   firstPacket?: Record<string, unknown> & { type: PacketType };
   /** Raw bytes written instead of CONNECT (hex in YAML, never templated); no CONNACK is awaited. */
   firstBytes?: Buffer;
+  /** 5.0 properties the accepting CONNACK must announce with these values, or the case is skipped. */
+  skipUnless?: Properties;
   /** Partial CONNACK match; when given, a mismatch is a conformance failure. `false`: do not wait. */
   connack?: Record<string, unknown> | false;
   /** Which node of a clustered broker to connect to (1, the target, by default; `--node` adds the others). */
