@@ -54,6 +54,12 @@ export interface BrokerLimits {
   maxSessionExpiryInterval?: number;
   maximumQoS?: QoS;
   retainAvailable?: boolean;
+  /** 5.0: false announces Wildcard Subscription Available 0; a SUBSCRIBE with a wildcard -> DISCONNECT 0xA2. */
+  wildcardSubscriptionAvailable?: boolean;
+  /** 5.0: false announces Subscription Identifiers Available 0; a SUBSCRIBE with one -> DISCONNECT 0xA1. */
+  subscriptionIdentifiersAvailable?: boolean;
+  /** 5.0: false announces Shared Subscription Available 0; a `$share/` SUBSCRIBE -> DISCONNECT 0x9E. */
+  sharedSubscriptionAvailable?: boolean;
 }
 
 /** An extra listener besides the main TCP one. `tls` and `wss` need PEM `cert` and `key` files. */
@@ -118,6 +124,9 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxSessionExpiryInterval: 0xffffffff,
   maximumQoS: 2,
   retainAvailable: true,
+  wildcardSubscriptionAvailable: true,
+  subscriptionIdentifiersAvailable: true,
+  sharedSubscriptionAvailable: true,
 };
 
 export class BrokerConfigError extends Error {

@@ -170,6 +170,9 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     // Advertise the maximum QoS when below 2 [MQTT-3.2.2-9].
     if (limits.maximumQoS < 2) connackProps.maximumQoS = limits.maximumQoS;
     if (!limits.retainAvailable) connackProps.retainAvailable = 0;
+    if (!limits.wildcardSubscriptionAvailable) connackProps.wildcardSubscriptionAvailable = 0;
+    if (!limits.subscriptionIdentifiersAvailable) connackProps.subscriptionIdentifiersAvailable = 0;
+    if (!limits.sharedSubscriptionAvailable) connackProps.sharedSubscriptionAvailable = 0;
     connackProps.maximumPacketSize = limits.maxPacketSize;
     if (limits.topicAliasMaximum > 0) connackProps.topicAliasMaximum = limits.topicAliasMaximum;
     // The CONNACK must fit the client's Maximum Packet Size (5.0 [MQTT-3.1.2-24]): the optional announcements

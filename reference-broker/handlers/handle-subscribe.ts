@@ -52,6 +52,27 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   const v5 = conn.version === 5;
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier?.[0] : undefined;
   if (v5) {
+    // A feature the CONNACK announced unavailable, used anyway, is a Protocol Error: DISCONNECT 0xA1, 0xA2 or
+    // 0x9E (sections 3.2.2.3.11-13, closing per [MQTT-4.13.1-1]).
+    if (subscriptionId !== undefined && !limits.subscriptionIdentifiersAvailable) {
+      conn.violation(
+        ReasonCode.SubscriptionIdentifiersNotSupported,
+        'subscription identifiers not supported',
+      );
+      return;
+    }
+    for (const sub of packet.subscriptions) {
+      const shared = sub.topic.startsWith('$share/');
+      if (shared && !limits.sharedSubscriptionAvailable) {
+        conn.violation(ReasonCode.SharedSubscriptionsNotSupported, 'shared subscriptions not supported');
+        return;
+      }
+      const filter = shared ? (parseFilter(sub.topic)?.topicFilter ?? '') : sub.topic;
+      if (/[+#]/.test(filter) && !limits.wildcardSubscriptionAvailable) {
+        conn.violation(ReasonCode.WildcardSubscriptionsNotSupported, 'wildcard subscriptions not supported');
+        return;
+      }
+    }
     for (const sub of packet.subscriptions) {
       // No Local on a shared subscription is a Protocol Error (section 3.8.3.1): the whole packet is refused
       // before any of its filters takes effect.
