@@ -9,9 +9,11 @@ function announceUnenforced(extra: Record<string, number>): FaultDef['down'] {
 }
 
 /**
- * 5.0 limits the server announces in CONNACK and must then enforce (specs/3.2.2.3-limits-exceeded.yaml). The
- * reference broker of the fault proofs announces Receive Maximum 20 and Maximum Packet Size 256 KiB; these
- * faults announce smaller ones, which the broker behind does not enforce.
+ * 5.0 limits and availability the server announces in CONNACK and must then honour
+ * (specs/3.2.2.3-limits-exceeded.yaml, specs/3.2.2.3-availability-honoured.yaml). The reference broker of the
+ * fault proofs announces Receive Maximum 20 and Maximum Packet Size 256 KiB and supports wildcards,
+ * subscription identifiers and shared subscriptions; these faults announce smaller limits, or a feature
+ * unavailable, which the broker behind does not enforce.
  */
 export const V5_LIMITS_FAULTS = {
   'receive-maximum-unenforced': {
@@ -23,6 +25,21 @@ export const V5_LIMITS_FAULTS = {
     describe:
       'accepting 5.0 CONNACKs announce Maximum Packet Size 1000, yet a larger PUBLISH is accepted and delivered',
     down: announceUnenforced({ maximumPacketSize: 1000 }),
+  },
+  'wildcards-announced-unavailable-granted': {
+    describe:
+      'accepting 5.0 CONNACKs announce Wildcard Subscription Available 0, yet a wildcard filter is granted',
+    down: announceUnenforced({ wildcardSubscriptionAvailable: 0 }),
+  },
+  'subscription-ids-announced-unavailable-granted': {
+    describe:
+      'accepting 5.0 CONNACKs announce Subscription Identifiers Available 0, yet a SUBSCRIBE with one is granted',
+    down: announceUnenforced({ subscriptionIdentifiersAvailable: 0 }),
+  },
+  'shared-announced-unavailable-granted': {
+    describe:
+      'accepting 5.0 CONNACKs announce Shared Subscription Available 0, yet a $share/ filter is granted',
+    down: announceUnenforced({ sharedSubscriptionAvailable: 0 }),
   },
 } as const satisfies Record<string, FaultDef>;
 
@@ -38,4 +55,7 @@ export const V5_LIMITS_CASE_FAULTS: Record<string, string | string[]> = {
     'maximum-packet-size-unenforced',
     'server-disconnect-dropped',
   ],
+  '3.2.2.3/wildcard-unavailable-honoured': 'wildcards-announced-unavailable-granted',
+  '3.2.2.3/subscription-identifiers-unavailable-honoured': 'subscription-ids-announced-unavailable-granted',
+  '3.2.2.3/shared-unavailable-honoured': 'shared-announced-unavailable-granted',
 };
