@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
@@ -149,6 +149,28 @@ describe('cluster cases (--node)', () => {
       const got = report.cases.map((c) => `${c.protocol} ${c.id} ${c.status}`).sort();
       expect(got).toEqual([...all(ids(...DELIVERY), 'passed'), ...all(ids(...SESSIONS), 'failed')].sort());
     });
+  }, 30_000);
+
+  it('take their nodes from the config file (nodes:), all passing on one broker given as two nodes', async () => {
+    const dir = tempDir('mc-cluster-config-');
+    const config = join(dir, 'mqtt-conform.config.yaml');
+    writeFileSync(
+      config,
+      `target: 127.0.0.1:${a.port}\nnodes: [127.0.0.1:${a.port}]\nselect: { only: ["*/cluster-*"] }\ntimeout: 1000\n`,
+    );
+    let stdout = '';
+    const code = await main(['--config', config, '--reports', dir], {
+      stdout: (t) => void (stdout += t),
+      stderr: () => undefined,
+      isTTY: false,
+      env: {},
+      onSignal: () => () => undefined,
+    });
+    expect(code, stdout).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
+      cases: Array<{ status: string }>;
+    };
+    expect(report.cases.map((c) => c.status)).toEqual(planned.map(() => 'passed'));
   }, 30_000);
 
   it('--node without a target is a usage error (exit 2)', async () => {

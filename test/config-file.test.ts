@@ -208,6 +208,8 @@ describe('mqtt-conform.config.yaml', () => {
     const { args } = configArguments(undefined, { values: {}, positionals: [] }, dir, env);
     expect(args).toEqual([
       'mqtts://broker.internal:8883',
+      '--node',
+      'broker-2.internal:8883',
       '--protocol',
       'all',
       '--require',

@@ -37,6 +37,7 @@ const protocolList: Schema = {
 
 export const CONFIG_SCHEMA: Schema = S.object({
   target: S.string,
+  nodes: stringList,
   protocols: protocolList,
   require: protocolList,
   strict: S.bool,
@@ -145,6 +146,8 @@ export function configArguments(
   };
 
   if (typeof cfg.target === 'string' && given.positionals.length === 0) args.push(cfg.target);
+  // The other nodes of a clustered broker (--node), with the target the file names or the command line's.
+  if (!has('node')) for (const n of list(cfg.nodes)) args.push('--node', n);
   const protocols = list(cfg.protocols);
   if (protocols.length > 0 && !has('protocol')) {
     args.push('--protocol', protocols.includes('all') || protocols.length > 1 ? 'all' : protocols[0]!);
