@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { delimiter, join, relative, sep } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertValidReportFile } from './helpers/report-schema.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
- * The published package as a user gets it: `npm pack` (whose `prepare` builds dist/) into a temporary folder,
+ * The published package as a user gets it: `npm pack` (whose `prepare` builds dist/) of a copy of the checkout,
  * `npm install <tarball> --omit=dev` into an empty folder, then the installed bin through `npx`: `--list` and a
  * full run against the bundled reference broker. Nothing of the checkout is reachable from there: the install
  * folder is outside it, and npm's and the checkout's variables (PATH entries, npm_config_local_prefix, ...)
@@ -106,15 +106,36 @@ function importedPackages(code: string): string[] {
   return [...names];
 }
 
+/** What `prepare` needs to build and `files` lists: the checkout as a clone has it, less tests and tools. */
+const STAGED = [
+  'package.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'bin',
+  'src',
+  'reference-broker',
+  'specs',
+  'docs',
+  'README.md',
+  'CHANGELOG.md',
+  'LICENSE',
+];
+
 let packed: { tarball: string; files: string[] };
 let app: string;
 let installed: string;
 
 describe('npm package', () => {
   beforeAll(async () => {
+    // A copy of the checkout without dist/ (as after a clone), so that `prepare` builds dist/ afresh there
+    // and the checkout's dist/, which other tests import, is not rewritten under them.
+    const stage = tempDir('mc-stage-');
+    for (const f of STAGED) {
+      if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f), { recursive: true });
+    }
+    symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir');
     const packDir = tempDir('mc-pack-');
-    // `prepare` runs first: the tarball holds a fresh build of dist/.
-    const p = await run('npm', ['pack', '--json', '--pack-destination', packDir], root, 240_000);
+    const p = await run('npm', ['pack', '--json', '--pack-destination', packDir], stage, 240_000);
     expect(p.code, p.err).toBe(0);
     const info = JSON.parse(p.out.slice(p.out.indexOf('['))) as {
       filename: string;
@@ -197,6 +218,22 @@ describe('npm package', () => {
     for (const d of Object.keys(pkg.devDependencies)) {
       expect(top.includes(d) && !deps.includes(d), `${d} (a devDependency) was installed`).toBe(false);
     }
+  });
+
+  it('the library entry points and the results schema resolve from the installed package', async () => {
+    const script = [
+      "const codec = await import('mqtt-conform/codec');",
+      "const client = await import('mqtt-conform/client');",
+      "const schema = import.meta.resolve('mqtt-conform/report.schema.json');",
+      "const bytes = codec.encode({ type: 'pingreq' });",
+      'console.log(JSON.stringify({ bytes: [...bytes], client: typeof client.RawClient, schema }));',
+    ].join('\n');
+    const r = await run(process.execPath, ['--input-type=module', '-e', script], app, 30_000);
+    expect(r.err).toBe('');
+    const out = JSON.parse(r.out) as { bytes: number[]; client: string; schema: string };
+    expect(out.bytes).toEqual([0xc0, 0x00]);
+    expect(out.client).toBe('function');
+    expect(out.schema).toMatch(/node_modules\/mqtt-conform\/docs\/report\.schema\.json$/);
   });
 
   it('`npx mqtt-conform --list` lists the bundled cases', async () => {

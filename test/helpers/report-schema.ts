@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -117,14 +117,16 @@ export function checkReportsUnder(dir: string): string[] {
     }
     for (const name of names) {
       const path = join(d, name);
-      let st: ReturnType<typeof statSync>;
+      let st: ReturnType<typeof lstatSync>;
       try {
-        st = statSync(path);
+        st = lstatSync(path);
       } catch {
         continue;
       }
-      if (st.isDirectory()) walk(path);
-      else if (name.endsWith('.json') && st.size < 64 * 1024 * 1024) {
+      // Symbolic links (e.g. a staged package's node_modules) and installed packages hold no results.
+      if (st.isDirectory()) {
+        if (name !== 'node_modules') walk(path);
+      } else if (st.isFile() && name.endsWith('.json') && st.size < 64 * 1024 * 1024) {
         let data: unknown;
         try {
           data = JSON.parse(readFileSync(path, 'utf8'));
