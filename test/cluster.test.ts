@@ -27,6 +27,7 @@ const ids = (...want: string[]): PlannedCase[] => planned.filter((p) => want.inc
 const DELIVERY = [
   '4.5.0/cluster-delivered-across-nodes',
   '3.3.1/cluster-retained-on-other-node',
+  '3.3.1/cluster-retained-cleared-from-other-node',
   '4.8.2/cluster-shared-member-on-other-node',
 ];
 const SESSIONS = ['3.1.4/cluster-takeover-across-nodes', '3.1.2/cluster-session-resumed-on-other-node'];
@@ -100,18 +101,24 @@ describe('cluster cases (--node)', () => {
     });
   }, 30_000);
 
-  it('fail against two unbridged brokers (the retained case is skipped: its positive control sees nothing)', async () => {
+  it('fail against two unbridged brokers (the retained cases are skipped: their positive controls see nothing)', async () => {
     const out = await runCases(planned, { target: cluster(a, b), stepTimeoutMs: 1000 });
-    const retained = '3.3.1/cluster-retained-on-other-node';
+    const retained = [
+      '3.3.1/cluster-retained-on-other-node',
+      '3.3.1/cluster-retained-cleared-from-other-node',
+    ];
     for (const r of out.results) {
-      expect(r.status, summary([r])).toBe(r.id === retained ? 'skipped' : 'failed');
+      expect(r.status, summary([r])).toBe(retained.includes(r.id) ? 'skipped' : 'failed');
       if (r.status === 'failed') expect(r.wireLog).toBeTruthy();
     }
   }, 30_000);
 
-  it('the retained case fails against a bridge that drops the RETAIN flag', async () => {
+  it('the retained cases fail against a bridge that drops the RETAIN flag', async () => {
     await withBridge({ dropRetained: true }, async () => {
-      const subset = ids('3.3.1/cluster-retained-on-other-node');
+      const subset = ids(
+        '3.3.1/cluster-retained-on-other-node',
+        '3.3.1/cluster-retained-cleared-from-other-node',
+      );
       const out = await runCases(subset, { target: cluster(a, b), stepTimeoutMs: 1000 });
       expect(statuses(out.results), summary(out.results)).toEqual(all(subset, 'failed'));
     });
