@@ -9,6 +9,7 @@ import { defaultSpecsDir } from '../src/scenario/paths.js';
 import { type PlannedCase, runCases } from '../src/scenario/runner.js';
 import { planCases } from '../src/scenario/select.js';
 import { type ClusterBridge, startClusterBridge } from './helpers/cluster-bridge.js';
+import { freePort } from './helpers/free-port.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
@@ -178,6 +179,19 @@ describe('cluster cases (--node)', () => {
       cases: Array<{ status: string }>;
     };
     expect(report.cases.map((c) => c.status)).toEqual(planned.map(() => 'passed'));
+  }, 30_000);
+
+  it('are errors naming the node when a node is unreachable', async () => {
+    const port = await freePort();
+    const out = await runCases(planned, {
+      target: { ...node(a), nodes: [{ host: '127.0.0.1', port }] },
+      stepTimeoutMs: 1000,
+    });
+    expect(statuses(out.results), summary(out.results)).toEqual(all(planned, 'error'));
+    for (const r of out.results)
+      expect(r.message).toMatch(
+        new RegExp(`^node 2 of the cluster \\(127\\.0\\.0\\.1:${port}\\) is unreachable`),
+      );
   }, 30_000);
 
   it('--node without a target is a usage error (exit 2)', async () => {

@@ -199,6 +199,7 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       return dead;
     };
 
+    let nodesReachable: Promise<string | undefined> | undefined;
     const runOne = async (i: number, again = false): Promise<void> => {
       const p = planned[i]!;
       const pre = verdicts.get(p.protocol)!;
@@ -223,6 +224,15 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
           }),
         );
         return;
+      }
+      if (p.scenario.cluster) {
+        // The other nodes are checked once (TCP), so that a wrong --node is named as such in every cluster case.
+        nodesReachable ??= unreachableNode(opts.target, Math.min(stepTimeoutMs, 3000));
+        const down = await nodesReachable;
+        if (down) {
+          record(i, resultOf(p, 'error', 0, { message: down }));
+          return;
+        }
       }
       if (!again) opts.onCaseStart?.(p);
       const from = performance.now();
@@ -462,6 +472,16 @@ async function probeTcp(
   } catch (err) {
     return { ok: false, detail: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** The first of a cluster's other nodes (`Target.nodes`) that does not accept a connection, described. */
+async function unreachableNode(target: Target, timeoutMs: number): Promise<string | undefined> {
+  const nodes = target.nodes ?? [];
+  const probes = await Promise.all(nodes.map((n) => probeTcp({ ...target, ...n, nodes: [] }, timeoutMs)));
+  const i = probes.findIndex((p) => !p.ok);
+  if (i < 0) return undefined;
+  const p = probes[i] as { detail: string };
+  return `node ${i + 2} of the cluster (${nodes[i]!.host}:${nodes[i]!.port}) is unreachable: ${p.detail}`;
 }
 
 /** One valid CONNECT per protocol: tells a broker from a silent or hostile endpoint before any case runs. */
