@@ -206,6 +206,8 @@ export interface ExpectStep extends StepBase {
   orSkip?: string;
   /** An answer that means the broker declines a feature: when the first event matches it, the case is skipped. */
   skipOn?: { match: PacketMatch; reason: string };
+  /** Another client: the packet may come to either (the next event of one of them). */
+  orAs?: string;
 }
 
 export interface WaitStep extends StepBase {

@@ -124,11 +124,14 @@ export const expectStep: StepDefinition<ExpectStep> = {
     skip: S.array(S.enum(...PACKET_TYPES)),
     orSkip: S.string,
     skipOn: S.object({ ...packetOnlyProps(), reason: S.req(S.string) }),
+    orAs: S.string,
     ...expectationProps(0),
   }),
   check(v) {
     const e = toExpectation(v);
     if (typeof e === 'string') return e;
+    if (v.orAs !== undefined && (e.kind !== 'packet' || v.skipOn !== undefined))
+      return 'expect: "orAs" takes one packet expectation (no skipOn)';
     if (v.skipOn !== undefined) {
       const { reason: _r, ...packet } = v.skipOn as Record<string, unknown>;
       const s = toExpectation(packet);
@@ -142,6 +145,7 @@ export const expectStep: StepDefinition<ExpectStep> = {
     if (v.within !== undefined) step.within = v.within as number;
     if (v.skip) step.skip = v.skip as PacketType[];
     if (v.orSkip !== undefined) step.orSkip = v.orSkip as string;
+    if (v.orAs !== undefined) step.orAs = v.orAs as string;
     if (v.skipOn !== undefined) {
       const { reason, ...packet } = v.skipOn as Record<string, unknown>;
       const e = toExpectation(packet);
@@ -173,7 +177,12 @@ export const expectStep: StepDefinition<ExpectStep> = {
     }
     const ev = new Evaluator(ctx, client, step.skip ?? [], bound);
     try {
-      await ev.run(fix(expectation), deadline);
+      const fixed = fix(expectation);
+      if (step.orAs !== undefined && fixed.kind === 'packet') {
+        await atEither([client, ctx.client(step.orAs, step.pos)], fixed, step.skip ?? [], bound, deadline);
+        return;
+      }
+      await ev.run(fixed, deadline);
     } catch (err) {
       // A positive control the broker does not meet: the case cannot judge it, so it is skipped.
       if (step.orSkip !== undefined && err instanceof ExpectationFailure)
@@ -182,6 +191,46 @@ export const expectStep: StepDefinition<ExpectStep> = {
     }
   },
 };
+
+/** How often `orAs` looks at the clients' next events while none has the packet. */
+const EITHER_POLL_MS = 5;
+
+/**
+ * `orAs`: the packet is the next event (skipped types aside) of one of the clients, whichever has it; the others
+ * keep their events. Fails once every client's next event is something else, or at the deadline.
+ */
+async function atEither(
+  clients: CaseClient[],
+  e: Extract<Expectation, { kind: 'packet' }>,
+  skip: PacketType[],
+  bound: number,
+  deadline: number,
+): Promise<void> {
+  for (;;) {
+    const heads: Array<ClientEvent | undefined> = [];
+    for (const c of clients) {
+      let head = await c.peek(0);
+      while (head?.kind === 'packet' && skip.includes(head.packet.type)) {
+        await c.take(0);
+        head = await c.peek(0);
+      }
+      if (head?.kind === 'packet' && matchPacket(e.match, head.packet).ok) {
+        await c.take(0);
+        return;
+      }
+      heads.push(head);
+    }
+    if (heads.every((h) => h !== undefined) || performance.now() >= deadline) {
+      const expected = describeExpectation(e);
+      const actual = clients
+        .map((c, i) => `${c.name}: ${heads[i] ? describeEvent(heads[i]) : `nothing within ${bound} ms`}`)
+        .join('; ');
+      const names = clients.map((c) => c.name).join(' or ');
+      throw new ExpectationFailure(`${names}: expected ${expected}`, expected, actual);
+    }
+    await new Promise((r) => setTimeout(r, EITHER_POLL_MS));
+  }
+}
 
 /** Describes an expectation for "Expected:" lines. */
 export function describeExpectation(e: Expectation): string {
