@@ -1,4 +1,4 @@
-import type { FaultDef } from './types.js';
+import type { FaultConn, FaultDef } from './types.js';
 
 /** Adds properties to every accepting 5.0 CONNACK: a limit announced that the broker behind does not enforce. */
 function announceUnenforced(extra: Record<string, number>): FaultDef['down'] {
@@ -41,7 +41,33 @@ export const V5_LIMITS_FAULTS = {
       'accepting 5.0 CONNACKs announce Shared Subscription Available 0, yet a $share/ filter is granted',
     down: announceUnenforced({ sharedSubscriptionAvailable: 0 }),
   },
+  'shared-to-every-member': {
+    describe:
+      'a QoS 0 PUBLISH to a member of a shared subscription also goes to every other member (through this proxy)',
+    up: (p, conn) => {
+      if (p.type === 'subscribe' && p.subscriptions.some((s) => s.topic.startsWith('$share/')))
+        sharedMembers(conn).add(conn);
+      return 'raw';
+    },
+    down: (p, conn) => {
+      if (p.type === 'publish' && p.qos === 0 && sharedMembers(conn).has(conn)) {
+        for (const other of sharedMembers(conn))
+          if (other !== conn && !other.client.destroyed) other.toClient(p);
+      }
+      return 'raw';
+    },
+  },
 } as const satisfies Record<string, FaultDef>;
+
+/** The connections through the proxy that subscribed to a shared filter. */
+function sharedMembers(conn: FaultConn): Set<FaultConn> {
+  let set = conn.shared.get('sharedMembers') as Set<FaultConn> | undefined;
+  if (!set) {
+    set = new Set();
+    conn.shared.set('sharedMembers', set);
+  }
+  return set;
+}
 
 /** The fault that breaks the rule of each case of this area. */
 export const V5_LIMITS_CASE_FAULTS: Record<string, string | string[]> = {
