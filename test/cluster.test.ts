@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
 import { main } from '../src/cli/main.js';
 import type { CaseResult } from '../src/report/model.js';
-import { loadScenarios } from '../src/scenario/loader.js';
+import { loadScenarioFile, loadScenarios } from '../src/scenario/loader.js';
 import { defaultSpecsDir } from '../src/scenario/paths.js';
 import { type PlannedCase, runCases } from '../src/scenario/runner.js';
 import { planCases } from '../src/scenario/select.js';
@@ -80,6 +80,22 @@ describe('cluster cases (--node)', () => {
         .flatMap((id) => (id === shared ? [`5.0 ${id}`] : [`3.1.1 ${id}`, `5.0 ${id}`]))
         .sort(),
     );
+  });
+
+  it('are the cases with a node above 1 in a connect or reconnect step, or cluster: true', () => {
+    const file = loadScenarioFile(
+      'x.yaml',
+      [
+        'section: "4.5.0"',
+        'title: t',
+        'cases:',
+        '  - { id: a, title: t, statements: [MQTT-4.5.0-1], steps: [{ connect: { as: c, node: 2 } }] }',
+        '  - { id: b, title: t, statements: [MQTT-4.5.0-1], steps: [{ connect: { as: c } }, { reconnect: { as: c, node: 3 } }] }',
+        '  - { id: c, title: t, statements: [MQTT-4.5.0-1], cluster: true, steps: [{ connect: { as: c } }] }',
+        '  - { id: d, title: t, statements: [MQTT-4.5.0-1], steps: [{ connect: { as: c, node: 1 } }] }',
+      ].join('\n'),
+    );
+    expect(file.cases.map((c) => c.cluster ?? false)).toEqual([true, true, true, false]);
   });
 
   it('are skipped with a reason against a single node', async () => {
