@@ -6,6 +6,7 @@
  *       [--only SELECTOR,...] [--protocol 3.1.1|5.0] [--concurrency N] [--timeout MS] [--log]
  *       [--specs DIR ...] (more scenario folders beside specs/, e.g. drafts kept out of the shared tree)
  *       [--broker-config FILE] (reference broker configuration, YAML or JSON: limits, users, ...)
+ *       [--node-self] (the broker is node 2 as well: the cluster cases run instead of being skipped)
  */
 import { parseArgs } from 'node:util';
 import { loadBrokerConfig, startBroker } from '../../reference-broker/index.js';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     log: { type: 'boolean', default: false },
     specs: { type: 'string', multiple: true },
     'broker-config': { type: 'string' },
+    'node-self': { type: 'boolean', default: false },
   },
 });
 
@@ -52,8 +54,12 @@ async function main(): Promise<void> {
     const only = splitSelectors(values.only);
     const planned = planCases(files, { protocols, ...(only.length ? { only } : {}) });
     const started = Date.now();
+    const direct = proxy ?? broker;
     const out = await runCases(planned, {
-      target: proxy ?? broker,
+      // --node-self: the broker is also node 2, a "cluster" in which the cluster cases run.
+      target: values['node-self']
+        ? { host: direct.host, port: direct.port, nodes: [{ host: direct.host, port: direct.port }] }
+        : direct,
       concurrency: Number(values.concurrency),
       stepTimeoutMs: Number(values.timeout),
     });
