@@ -158,7 +158,9 @@ describe('cluster cases (--node)', () => {
           dir,
         ],
         {
-          stdout: (t) => void (stdout += t),
+          stdout: (t) => {
+            stdout += t;
+          },
           stderr: () => undefined,
           isTTY: false,
           env: {},
@@ -184,7 +186,9 @@ describe('cluster cases (--node)', () => {
     );
     let stdout = '';
     const code = await main(['--config', config, '--reports', dir], {
-      stdout: (t) => void (stdout += t),
+      stdout: (t) => {
+        stdout += t;
+      },
       stderr: () => undefined,
       isTTY: false,
       env: {},
@@ -214,7 +218,9 @@ describe('cluster cases (--node)', () => {
     let stderr = '';
     const code = await main(['--node', '127.0.0.1:1883'], {
       stdout: () => undefined,
-      stderr: (t) => void (stderr += t),
+      stderr: (t) => {
+        stderr += t;
+      },
       isTTY: false,
       env: {},
       onSignal: () => () => undefined,
