@@ -109,6 +109,21 @@ describe('5.0 limits and availability announced in CONNACK', () => {
         const [d] = await c.expectClosed(2000, ['disconnect']);
         expect(d).toMatchObject({ type: 'disconnect', reasonCode: code });
       }
+      // 3.1.1 has no such announcement: a wildcard filter is refused in its SUBACK slot [MQTT-3.8.3-2].
+      const { client: old } = await TestClient.connect(broker.port, {
+        clientId: 'avail-311',
+        protocolVersion: 4,
+      });
+      old.send({
+        type: 'subscribe',
+        packetId: 1,
+        subscriptions: [
+          { topic: 'a/b', qos: 0 },
+          { topic: 'a/#', qos: 0 },
+        ],
+      });
+      expect((await old.expect('suback')).reasonCodes).toEqual([0, 0x80]);
+      old.destroy();
       // A plain filter is still granted.
       const { client: ok } = await TestClient.connect(broker.port, {
         clientId: 'avail-ok',

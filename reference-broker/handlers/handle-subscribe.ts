@@ -97,6 +97,11 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       codes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
       continue;
     }
+    if (!v5 && !limits.wildcardSubscriptionAvailable && /[+#]/.test(sub.topic)) {
+      // A server without wildcard subscriptions rejects every filter containing them (3.1.1 [MQTT-3.8.3-2]).
+      codes.push(0x80);
+      continue;
+    }
     if (
       broker.acl.enabled &&
       !broker.acl.canSubscribe({ clientId: session.clientId, username: session.username }, parsed.topicFilter)
