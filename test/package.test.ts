@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join, relative, sep } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertValidReportFile } from './helpers/report-schema.js';
@@ -235,6 +244,44 @@ describe('npm package', () => {
     expect(out.client).toBe('function');
     expect(out.schema).toMatch(/node_modules\/mqtt-conform\/docs\/report\.schema\.json$/);
   });
+
+  it('the library entry points come with their types (TypeScript, nodenext resolution)', async () => {
+    const dir = join(app, 'types-check');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'check.ts'),
+      [
+        "import { decode, encode } from 'mqtt-conform/codec';",
+        "import type { RawClient } from 'mqtt-conform/client';",
+        "const bytes: Uint8Array = encode({ type: 'pingreq' });",
+        '// @ts-expect-error: not a packet type (the types are real, not any)',
+        "encode({ type: 'nope' });",
+        'export const n: number = bytes.length;',
+        'export type C = RawClient;',
+        'export { decode };',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          noEmit: true,
+          strict: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['check.ts'],
+      }),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], dir, 60_000);
+    expect(`${r.out}${r.err}`).toBe('');
+    expect(r.code).toBe(0);
+  }, 90_000);
 
   it('`npx mqtt-conform --list` lists the bundled cases', async () => {
     const r = await run('npx', ['--no-install', 'mqtt-conform', '--list'], app, 60_000);
