@@ -106,8 +106,11 @@ describe('hostile targets', () => {
     });
     const { out, ms } = await runAll(port);
     expect(out.results).toHaveLength(planned.length);
-    expect(ms).toBeLessThan(30_000);
-  }, 40_000);
+    // Bounded, not fast: every case fails on its own 1 s step timeout (about 400 case runs, 8 at a time), then
+    // the timing cases run one group at a time (a keep-alive case waits 7.75 s for a close that never comes).
+    // About 20 s on an idle 2-core machine.
+    expect(ms).toBeLessThan(60_000);
+  }, 90_000);
 });
 
 describe('interruption', () => {
