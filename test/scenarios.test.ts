@@ -51,7 +51,7 @@ describe('scenario set', () => {
     expect(new Set(cases.map((c) => c.level))).toEqual(new Set(['must', 'should', 'info']));
   });
 
-  it('passes against the reference S.broker', async () => {
+  it('passes against the reference broker', async () => {
     const out = await runCases(S.planned, { target: S.broker, stepTimeoutMs: 2000, ...SECOND_IDENTITY });
     const bad = out.results.filter((r) =>
       OTHER_CONFIG.has(r.id)
@@ -69,7 +69,7 @@ describe('scenario set', () => {
     for (const c of judged) expect(CASE_FAULTS[c.id], c.id).toBeDefined();
   });
 
-  // A 5.0 S.broker may announce limits in CONNACK; a case that depends on what it asked for is skipped then,
+  // A 5.0 broker may announce limits in CONNACK; a case that depends on what it asked for is skipped then,
   // never failed.
   const LIMITS: Array<[Fault, string[]]> = [
     ['server-keep-alive-60', ['3.1.2/keep-alive-timeout']],
@@ -137,7 +137,7 @@ describe('scenario set', () => {
     }
   }, 30_000);
 
-  it('passes, not skips, cases whose subscription QoS does not matter when the S.broker grants QoS 0', async () => {
+  it('passes, not skips, cases whose subscription QoS does not matter when the broker grants QoS 0', async () => {
     const proxy = await startFaultyProxy(S.broker, 'grant-qos0');
     try {
       const needsQos = new Set([
@@ -208,7 +208,7 @@ describe('scenario set', () => {
     }
   }, 30_000);
 
-  it('skips, not fails, when the S.broker disconnects a client that publishes to a $ topic (4.7.2 allows it)', async () => {
+  it('skips, not fails, when the broker disconnects a client that publishes to a $ topic (4.7.2 allows it)', async () => {
     const proxy = await startFaultyProxy(S.broker, 'close-on-dollar');
     try {
       // The positive control (a subscriber to the exact $ topic) gets nothing, so the case cannot judge.

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startBundledBroker } from '../bundled-broker.js';
 import type { ProtocolVersion } from '../codec/index.js';
 import { runCompare } from '../fuzz/compare.js';
 import { runFuzz } from '../fuzz/fuzzer.js';
@@ -210,16 +211,9 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
 
     let bundled: { close(): Promise<void> } | undefined;
     if (!target && !v.spawn) {
-      const mod = (await import('../../reference-broker/index.js')) as {
-        startBroker(o: { host?: string; port?: number; logLevel?: string }): Promise<{
-          host: string;
-          port: number;
-          close(): Promise<void>;
-        }>;
-      };
-      const b = await mod.startBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent' });
+      const b = await startBundledBroker();
       bundled = b;
-      target = { host: b.host, port: b.port, display: `bundled reference broker ${b.host}:${b.port}` };
+      target = { host: b.host, port: b.port, display: b.display };
     } else if (target && !(await canConnect(target.host, target.port, 3000))) {
       io.stderr(`mqtt-conform fuzz: ${target.display} is unreachable\n`);
       return EXIT.UNREACHABLE;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { parseArgs } from 'node:util';
+import { startBundledBroker } from '../bundled-broker.js';
 import { ConsoleReporter } from '../report/console.js';
 import { type CaseResult, isConformanceFailure, type RunReport } from '../report/model.js';
 import type { Target } from '../scenario/context.js';
@@ -377,15 +378,9 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   let target = opts.target;
   if (!target) {
     try {
-      const mod = (await import('../../reference-broker/index.js')) as {
-        startBroker(o: {
-          host?: string;
-          port?: number;
-        }): Promise<{ host: string; port: number; close(): Promise<void> }>;
-      };
-      const b = await mod.startBroker({ host: '127.0.0.1', port: 0 });
+      const b = await startBundledBroker();
       bundled = b;
-      target = { host: b.host, port: b.port, display: `bundled reference broker ${b.host}:${b.port}` };
+      target = { host: b.host, port: b.port, display: b.display };
     } catch (err) {
       io.stderr(`mqtt-conform: cannot start the bundled reference broker: ${String(err)}\n`);
       return EXIT.UNREACHABLE;

@@ -4,6 +4,7 @@
  * a spawned target that exits.
  */
 import { existsSync } from 'node:fs';
+import { startBundledBroker } from '../bundled-broker.js';
 import type { CaseResult } from '../report/model.js';
 import type { Target } from '../scenario/context.js';
 import { loadScenarios } from '../scenario/loader.js';
@@ -46,17 +47,10 @@ export async function replayFinding(file: string, opts: ReplayOptions): Promise<
     target = { host: spawned.host, port: spawned.port };
     display = `spawned "${opts.spawn}" on ${spawned.port}`;
   } else if (!target) {
-    const mod = (await import('../../reference-broker/index.js')) as {
-      startBroker(o: { host?: string; port?: number; logLevel?: string }): Promise<{
-        host: string;
-        port: number;
-        close(): Promise<void>;
-      }>;
-    };
-    const b = await mod.startBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent' });
+    const b = await startBundledBroker();
     bundled = b;
     target = { host: b.host, port: b.port };
-    display = `bundled reference broker ${b.host}:${b.port}`;
+    display = b.display;
   } else display = `${target.host}:${target.port}`;
   try {
     const outcome = await runCases(planned, {
