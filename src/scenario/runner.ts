@@ -349,12 +349,12 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     );
     const timing = indices.filter((i) => planned[i]!.scenario.timing);
     const silent = timing.filter((i) => waitsInSilence(planned[i]!.scenario));
+    // Each group runs all at once whatever --concurrency says: a timing case mostly waits, and one that had
+    // to wait for a free slot would run while the group's others are in flight anyway.
     // drain() consumes its queue: give it a copy, or the silent cases would run a second time below.
-    await drain([...silent], concurrency);
-    await drain(
-      timing.filter((i) => !silent.includes(i)),
-      concurrency,
-    );
+    await drain([...silent], silent.length);
+    const active = timing.filter((i) => !silent.includes(i));
+    await drain(active, active.length);
     // Phase 3: cases another case may have disturbed (a broker stalled by an incomplete packet) run again.
     if (!stoppedBy) await rerunDisturbed();
 
