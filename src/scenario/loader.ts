@@ -46,7 +46,14 @@ const caseSchema = S.object({
   level: S.enum('must', 'should', 'info', 'may'),
   protocols: protocolsSchema,
   timeout: S.int(100, 600_000),
-  timing: { t: 'boolean' },
+  timing: {
+    t: 'union',
+    describe: 'true or "silent"',
+    of: [
+      { when: (n) => isScalar(n) && typeof n.value === 'string', schema: S.enum('silent') },
+      { when: () => true, schema: { t: 'boolean' } },
+    ],
+  },
   transport: S.enum('websocket'),
   cluster: { t: 'boolean' },
   steps: S.req(S.array(S.any, 1)),
@@ -168,7 +175,8 @@ function parseCase(
   };
   if (v.description) c.description = v.description as string;
   if (v.timeout) c.timeoutMs = v.timeout as number;
-  if (v.timing === true) c.timing = true;
+  if (v.timing === true || v.timing === 'silent') c.timing = true;
+  if (v.timing === 'silent') c.silentTiming = true;
   if (v.transport === 'websocket') c.transport = 'websocket';
   // A case whose clients use a second node is about a cluster, whether or not it says so.
   const usesNodes = steps.some((s) => (s.kind === 'connect' || s.kind === 'reconnect') && (s.node ?? 1) > 1);

@@ -43,6 +43,12 @@ export interface ScenarioCase {
    * broker acts (some brokers check timers only when their event loop wakes).
    */
   timing?: boolean;
+  /**
+   * `timing: silent`: the subject is a timer the broker runs while the case's clients send nothing at all
+   * (keep-alive expiry). Such cases run in a group of their own, with no client or broker traffic from other
+   * cases, since any traffic may wake a broker that checks its timers only when its event loop wakes.
+   */
+  silentTiming?: boolean;
   /** `websocket`: the case is about MQTT over WebSocket (section 6) and is skipped on other targets. */
   transport?: 'websocket';
   /**

@@ -339,16 +339,16 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       await Promise.all(Array.from({ length: Math.min(width, queue.length) }, () => worker()));
     };
     // Phase 1: every case whose subject is not time, concurrently. Phase 2: the timing cases, with no other
-    // case in flight, so other traffic cannot change when the broker acts: first those whose clients stay
-    // silent waiting for the broker's timer (together: silence does not wake a broker), then the others
-    // (together: each wakes the broker with its own traffic anyway).
+    // case in flight, so other traffic cannot change when the broker acts: first those marked
+    // `timing: silent` (clients that send nothing while the broker's timer runs: silence wakes no broker),
+    // then the others (each wakes the broker with its own traffic anyway).
     const indices = planned.map((_, i) => i);
     await drain(
       indices.filter((i) => !planned[i]!.scenario.timing),
       concurrency,
     );
     const timing = indices.filter((i) => planned[i]!.scenario.timing);
-    const silent = timing.filter((i) => waitsInSilence(planned[i]!.scenario));
+    const silent = timing.filter((i) => planned[i]!.scenario.silentTiming);
     // Each group runs all at once whatever --concurrency says: a timing case mostly waits, and one that had
     // to wait for a free slot would run while the group's others are in flight anyway.
     // drain() consumes its queue: give it a copy, or the silent cases would run a second time below.
@@ -418,14 +418,6 @@ function resultOf(
   if (extra.expected !== undefined) r.expected = extra.expected;
   if (extra.actual !== undefined) r.actual = extra.actual;
   return r;
-}
-
-/**
- * A timing case whose clients stay silent while the broker's timer runs: it connects, maybe subscribes and
- * waits, but sends no PUBLISH or packet of its own, as opposed to one that keeps a schedule of traffic.
- */
-function waitsInSilence(c: ScenarioCase): boolean {
-  return !c.steps.some((s) => s.kind === 'send' || s.kind === 'publish');
 }
 
 function caseName(p: PlannedCase): string {
