@@ -338,21 +338,22 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
       };
       await Promise.all(Array.from({ length: Math.min(width, queue.length) }, () => worker()));
     };
-    // Phase 1: every case whose subject is not time, concurrently. Phase 2: the timing cases, with no other
-    // case in flight, so other traffic cannot change when the broker acts: first those marked
-    // `timing: silent` (clients that send nothing while the broker's timer runs: silence wakes no broker),
-    // then the others (each wakes the broker with its own traffic anyway).
+    // First the cases marked `timing: silent` (clients that send nothing while a broker timer runs), together,
+    // on a broker that nothing else has touched yet: other cases leave timers behind in the broker (session
+    // expiry, will delay) whose firing would wake a broker that checks its timers only when it wakes. Then
+    // every case whose subject is not time, concurrently. Then the other timing cases, together, with no other
+    // case in flight (each wakes the broker with its own traffic anyway). Each timing group runs all at once
+    // whatever --concurrency says: a timing case mostly waits, and one that had to wait for a free slot would
+    // run while the group's others are in flight anyway.
     const indices = planned.map((_, i) => i);
+    const timing = indices.filter((i) => planned[i]!.scenario.timing);
+    const silent = timing.filter((i) => planned[i]!.scenario.silentTiming);
+    // drain() consumes its queue: give it a copy, silent is used again below.
+    await drain([...silent], silent.length);
     await drain(
       indices.filter((i) => !planned[i]!.scenario.timing),
       concurrency,
     );
-    const timing = indices.filter((i) => planned[i]!.scenario.timing);
-    const silent = timing.filter((i) => planned[i]!.scenario.silentTiming);
-    // Each group runs all at once whatever --concurrency says: a timing case mostly waits, and one that had
-    // to wait for a free slot would run while the group's others are in flight anyway.
-    // drain() consumes its queue: give it a copy, or the silent cases would run a second time below.
-    await drain([...silent], silent.length);
     const active = timing.filter((i) => !silent.includes(i));
     await drain(active, active.length);
     // Phase 3: cases another case may have disturbed (a broker stalled by an incomplete packet) run again.
