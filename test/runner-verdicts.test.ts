@@ -252,6 +252,36 @@ describe('verdicts', () => {
     }
   });
 
+  it('target-died (not target-not-mqtt) when the target goes away during the first checks', async () => {
+    // Accepts TCP, and on the first bytes of a CONNECT stops listening and drops the connection: a broker
+    // that is shutting down while the run starts.
+    const sockets = new Set<net.Socket>();
+    const dying = net.createServer((s) => {
+      s.on('error', () => undefined);
+      sockets.add(s);
+      s.once('data', () => {
+        dying.close();
+        for (const x of sockets) x.destroy();
+      });
+    });
+    await new Promise<void>((r) => dying.listen(0, '127.0.0.1', r));
+    const port = (dying.address() as net.AddressInfo).port;
+    try {
+      const out = await runCases(planned, { target: { host: '127.0.0.1', port }, stepTimeoutMs: 1000 });
+      expect(out.stoppedBy).toBe('target-died');
+      expect(out.results).toHaveLength(planned.length);
+      for (const r of out.results) {
+        expect(r.status).toBe('error');
+        expect(r.message).toMatch(
+          /not run: the target stopped accepting connections during the first checks/,
+        );
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      if (dying.listening) await new Promise<void>((r) => dying.close(() => r()));
+    }
+  });
+
   it('runs each timing case once, silent ones and those with a schedule of their own', async () => {
     const timing = planCases(
       [

@@ -133,6 +133,20 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
     if (refusal)
       return { results: [], stoppedBy: 'not-authorized', detail: refusal.message ?? 'not authorized' };
 
+    // A target that accepted TCP a moment ago, gave no CONNACK and now refuses TCP went away during the
+    // first checks (a broker stopping or crashing): that is a dead target, not one that does not speak MQTT.
+    if ([...verdicts.values()].some((v) => v.noAnswer)) {
+      const again = await untilAborted(probeTcp(opts.target, Math.min(stepTimeoutMs, 3000)), internal.signal);
+      if (!again) return { results: [], stoppedBy: 'interrupted' };
+      if (!again.ok) {
+        const reason = `the target stopped accepting connections during the first checks: ${again.detail}`;
+        planned.forEach((p, i) => {
+          record(i, resultOf(p, 'error', 0, { message: `not run: ${reason}` }));
+        });
+        return { results: results.filter(isDefined), stoppedBy: 'target-died' };
+      }
+    }
+
     // 3. Run.
     let deadTarget: Promise<boolean> | undefined;
     let deathReason = 'the target stopped accepting connections';
