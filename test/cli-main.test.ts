@@ -37,13 +37,18 @@ interface Captured {
   dir: string;
 }
 
-async function runCli(args: string[], extra: Partial<CliIo> = {}): Promise<Captured> {
+async function runCli(
+  args: string[],
+  extra: Partial<CliIo> = {},
+  onStdout?: (text: string) => void,
+): Promise<Captured> {
   const dir = tempDir('mc-cli-');
   let out = '';
   let err = '';
   const code = await main([...args, '--reports', dir], {
     stdout: (t) => {
       out += t;
+      onStdout?.(t);
     },
     stderr: (t) => {
       err += t;
@@ -283,16 +288,25 @@ describe('exit codes', () => {
 
   it('SIGINT during a run stops it, keeps what ran and writes both reports', async () => {
     let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
-    setTimeout(() => fire?.('SIGINT'), 1500);
-    // The silent timing cases run first and take 2 s: leave them out, so cases are judged before the signal.
-    const r = await runCli([target, '--concurrency', '2', '--exclude', SILENT_TIMING_CASES], {
-      onSignal: (h) => {
-        fire = h;
-        return () => {
-          fire = undefined;
-        };
+    // The signal comes once a case has passed (a fixed delay raced the start-up on a loaded machine). The
+    // silent timing cases run first and take 2 s: leave them out, so that ordinary cases are judged first.
+    const r = await runCli(
+      [target, '--concurrency', '2', '--exclude', SILENT_TIMING_CASES],
+      {
+        onSignal: (h) => {
+          fire = h;
+          return () => {
+            fire = undefined;
+          };
+        },
       },
-    });
+      (text) => {
+        if (/PASS/.test(text)) {
+          fire?.('SIGINT');
+          fire = undefined;
+        }
+      },
+    );
     expect(r.code).toBe(130);
     // What ran passed, but an interrupted run is no verdict on the broker.
     expect(r.out).not.toContain('RESULT: conformant');
@@ -307,21 +321,27 @@ describe('exit codes', () => {
   it('a second SIGINT exits at once', async () => {
     let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
     const exits: number[] = [];
-    setTimeout(() => {
-      fire?.('SIGINT');
-      fire?.('SIGINT');
-    }, 500);
-    const r = await runCli([target, '--only', '3.12.4'], {
-      onSignal: (h) => {
-        fire = h;
-        return () => {
-          fire = undefined;
-        };
+    // Both signals come as soon as the first case is judged, while the others still run.
+    const r = await runCli(
+      [target, '--only', '3.12.4'],
+      {
+        onSignal: (h) => {
+          fire = h;
+          return () => {
+            fire = undefined;
+          };
+        },
+        exitNow: (code) => {
+          exits.push(code);
+        },
       },
-      exitNow: (code) => {
-        exits.push(code);
+      (text) => {
+        if (/PASS|FAIL/.test(text) && exits.length === 0) {
+          fire?.('SIGINT');
+          fire?.('SIGINT');
+        }
       },
-    });
+    );
     expect(exits).toEqual([130]);
     expect(r.err).toContain('second SIGINT; exiting without waiting');
     expect(r.code).toBe(130);

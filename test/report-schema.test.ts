@@ -92,13 +92,19 @@ describe('docs/report.schema.json', () => {
 
   it('accepts an interrupted run (stoppedBy SIGINT)', async () => {
     let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
-    setTimeout(() => fire?.('SIGINT'), 800);
+    // The signal comes when the first case is judged.
     const r = await cli([target, '--concurrency', '2'], {
       onSignal: (h) => {
         fire = h;
         return () => {
           fire = undefined;
         };
+      },
+      stdout: (text) => {
+        if (/PASS/.test(text)) {
+          fire?.('SIGINT');
+          fire = undefined;
+        }
       },
     });
     expect(r.code).toBe(130);
@@ -108,9 +114,14 @@ describe('docs/report.schema.json', () => {
 
   it('accepts a run whose target died (stoppedBy target-died, error cases)', async () => {
     const dying = await startBroker({ host: '127.0.0.1', port: 0 });
-    const timer = setTimeout(() => void dying.close(), 700);
+    // The broker goes once the first case is judged.
+    let closing: Promise<void> | undefined;
     try {
-      const r = await cli([`127.0.0.1:${dying.port}`, '--concurrency', '4', '--timeout', '1000']);
+      const r = await cli([`127.0.0.1:${dying.port}`, '--concurrency', '4', '--timeout', '1000'], {
+        stdout: (text) => {
+          if (!closing && /PASS/.test(text)) closing = dying.close();
+        },
+      });
       expect(r.code).toBe(3);
       const json = assertValidReportFile(join(r.dir, 'report.json')) as {
         stoppedBy: string;
@@ -119,7 +130,7 @@ describe('docs/report.schema.json', () => {
       expect(json.stoppedBy).toBe('target-died');
       expect(json.summary.errors).toBeGreaterThan(0);
     } finally {
-      clearTimeout(timer);
+      await closing?.catch(() => undefined);
       await dying.close().catch(() => undefined);
     }
   });
