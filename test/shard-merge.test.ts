@@ -95,7 +95,7 @@ describe('sharded runs merged', () => {
       cli([target, ...SELECTION, '--shard', '1/2']),
       cli([target, ...SELECTION, '--shard', '2/2']),
     ]);
-    expect(whole.code).toBe(1);
+    expect(whole.code, whole.out).toBe(1);
     const a = json(s1.dir);
     const b = json(s2.dir);
     expect([a.shard, b.shard]).toEqual(['1/2', '2/2']);

@@ -9,6 +9,7 @@ import {
   StreamDecoder,
   type StreamEvent,
 } from '../codec/index.js';
+import { setDeadline } from './deadline.js';
 import { describeEvent, describeMatch, formatValue, matchPacket } from './match.js';
 import { OutgoingFraming } from './outgoing-framing.js';
 import { formatTranscript, parseHex, toHex } from './transcript.js';
@@ -168,12 +169,12 @@ export class RawClient {
       const fail = (code: string, message: string, cause?: unknown): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer.clear();
         signal?.removeEventListener('abort', onAbort);
         socket.destroy();
         reject(new ConnectError(code, opts.host, opts.port, message, cause));
       };
-      const timer = setTimeout(() => fail('TIMEOUT', `no connection within ${timeoutMs} ms`), timeoutMs);
+      const timer = setDeadline(() => fail('TIMEOUT', `no connection within ${timeoutMs} ms`), timeoutMs);
       const onEarlyError = (err: NodeJS.ErrnoException): void => {
         fail(err.code ?? (useTls ? 'TLS' : 'ERROR'), err.message, err);
       };
@@ -186,7 +187,7 @@ export class RawClient {
       socket.once(useTls ? 'secureConnect' : 'connect', () => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer.clear();
         signal?.removeEventListener('abort', onAbort);
         socket.off('error', onEarlyError);
         socket.off('close', onEarlyClose);
@@ -448,12 +449,12 @@ export class RawClient {
     if (this.socketClosed) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (ok: boolean): void => {
-        clearTimeout(timer);
+        timer.clear();
         this.socketClosedWaiters.delete(onClose);
         resolve(ok);
       };
       const onClose = (): void => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
+      const timer = setDeadline(() => done(false), timeoutMs);
       this.socketClosedWaiters.add(onClose);
     });
   }
@@ -461,11 +462,11 @@ export class RawClient {
   private waitForEvent(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        timer.clear();
         this.waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setDeadline(done, timeoutMs);
       this.waiters.add(done);
     });
   }

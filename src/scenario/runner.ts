@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { type Deadline, setDeadline } from '../client/deadline.js';
 import { RawClient } from '../client/index.js';
 import { describeEvent } from '../client/match.js';
 import { formatTranscript, mergeTranscripts } from '../client/transcript.js';
@@ -656,7 +657,7 @@ async function runCase(
   const budget = caseBudget(c, steps, opts.stepTimeoutMs, opts.caseTimeoutMs);
   let status: Verdict;
   let extra: { message?: string; expected?: string; actual?: string } = {};
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Deadline | undefined;
   const onAbort = (): void => {
     caseAbort.abort();
     void ctx.closeAll();
@@ -674,7 +675,7 @@ async function runCase(
   });
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = setDeadline(() => {
         reject(new HarnessError('CASE_TIMEOUT', `the case did not finish within ${budget} ms`));
         caseAbort.abort();
         void ctx.closeAll();
@@ -717,7 +718,7 @@ async function runCase(
       };
     }
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     opts.signal.removeEventListener('abort', onAbort);
     opts.onRunning?.(undefined);
   }
