@@ -6,6 +6,7 @@ import { startBroker } from '../reference-broker/index.js';
 import { main } from '../src/cli/main.js';
 import { startAedes } from './helpers/aedes.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
+import { assertValidReportFile } from './helpers/report-schema.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** CI integration end to end: GitHub annotations from a real failing run, --require against a 3.1.1-only broker. */
@@ -121,13 +122,36 @@ describe('--require', () => {
 
       const required = await cli([target, '--only', QOS1, '--require', '3.1.1,5.0']);
       expect(required.code).toBe(1);
-      expect(required.stderr).toMatch(
-        /failing the run: MQTT 5\.0 is required \(--require\) but all 2 of its case\(s\) were skipped \(.*declines MQTT 5\.0/,
+      const unmet =
+        /MQTT 5\.0 is required \(--require\) but all 2 of its case\(s\) were skipped \(.*declines MQTT 5\.0/;
+      expect(required.stdout).toMatch(new RegExp(`requirement not met: ${unmet.source}`));
+      expect(required.stdout).toContain('RESULT: required version(s) not judged: MQTT 5.0\n');
+      expect(required.stdout).not.toContain('MQTT 3.1.1 is required');
+      // Every report says why the run failed, though every case that ran passed.
+      const report = assertValidReportFile(join(required.dir, 'report.json'));
+      expect(report.required).toEqual(['3.1.1', '5.0']);
+      expect(report.unmetRequirements).toHaveLength(1);
+      expect((report.unmetRequirements as string[])[0]).toMatch(unmet);
+      const junit = readFileSync(join(required.dir, 'junit.xml'), 'utf8');
+      expect(junit).toMatch(
+        /<testsuite name="requirements \(--require\)"[^>]* tests="2" failures="1" errors="0"/,
       );
-      expect(required.stderr).not.toContain('MQTT 3.1.1 is required');
+      expect(junit).toMatch(
+        /<testcase classname="mqtt-conform.requirements" name="MQTT 5.0 judged"[^>]*>\s*<failure/,
+      );
+      expect(junit).toMatch(
+        /<testcase classname="mqtt-conform.requirements" name="MQTT 3.1.1 judged"[^>]*\/>/,
+      );
+      const html = readFileSync(join(required.dir, 'report.html'), 'utf8');
+      expect(html).toContain('Requirement not met: MQTT 5.0 is required (--require)');
+      expect(html).toContain('data-outcome="not-conformant"');
 
       const only311 = await cli([target, '--only', QOS1, '--require', '3.1.1']);
       expect(only311.code).toBe(0);
+      expect(only311.stdout).toContain('RESULT: conformant\n');
+      const met = assertValidReportFile(join(only311.dir, 'report.json'));
+      expect(met.required).toEqual(['3.1.1']);
+      expect(met.unmetRequirements).toBeUndefined();
     } finally {
       await aedes.stop();
     }
@@ -137,7 +161,7 @@ describe('--require', () => {
     const target = `${broker.host}:${broker.port}`;
     const r = await cli([target, '--only', QOS1, '--protocol', '3.1.1', '--require', '5']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('MQTT 5.0 is required (--require) but no case of it ran');
+    expect(r.stdout).toContain('requirement not met: MQTT 5.0 is required (--require) but no case of it ran');
     const bad = await cli([target, '--require', '3.1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--require: expected 3.1.1 or 5.0, got "3.1"');

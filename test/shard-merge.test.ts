@@ -169,13 +169,31 @@ describe('sharded runs merged', () => {
         ]),
       ),
     );
-    // A shard does not judge --require (it holds part of the cases) ...
+    // A shard records --require but does not judge it (it holds part of the cases) ...
     expect(parts.map((p) => p.code)).toEqual([0, 0]);
     const files = parts.map((p) => join(p.dir, 'report.json'));
-    // ... the merge does.
-    const r = await cli(['merge', ...files, '--require', '5.0']);
-    expect(r.code).toBe(1);
-    expect(r.out).toContain('MQTT 5.0 is required (--require) but no case of it ran');
-    expect((await cli(['merge', ...files])).code).toBe(0);
+    for (const f of files) {
+      const shard = json(join(f, '..'));
+      expect(shard.required).toEqual(['5.0']);
+      expect(shard.unmetRequirements).toBeUndefined();
+    }
+    // ... the merge does, with or without --require of its own.
+    for (const extra of [['--require', '5.0'], []]) {
+      const r = await cli(['merge', ...files, ...extra]);
+      expect(r.code, r.out).toBe(1);
+      expect(r.out).toContain('requirement not met: MQTT 5.0 is required (--require) but no case of it ran');
+      expect(json(r.dir).unmetRequirements).toEqual([
+        'MQTT 5.0 is required (--require) but no case of it ran',
+      ]);
+    }
+    // Shards run without --require merge to a passing run; the merge's own --require still counts.
+    const plain = await Promise.all(
+      ['1/2', '2/2'].map((s) =>
+        cli([target, '--only', '3.12.4,4.3.2/qos1-delivery', '--protocol', '3.1.1', '--shard', s]),
+      ),
+    );
+    const plainFiles = plain.map((p) => join(p.dir, 'report.json'));
+    expect((await cli(['merge', ...plainFiles])).code).toBe(0);
+    expect((await cli(['merge', ...plainFiles, '--require', '5.0'])).code).toBe(1);
   });
 });

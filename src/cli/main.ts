@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { startBundledBroker } from '../bundled-broker.js';
 import { ConsoleReporter } from '../report/console.js';
 import { type CaseResult, isConformanceFailure, type RunReport } from '../report/model.js';
+import { unmetRequirements } from '../report/verdict.js';
 import type { Target } from '../scenario/context.js';
 import { formatIssue, isScenarioLoadError } from '../scenario/errors.js';
 import {
@@ -30,7 +31,6 @@ import {
   parseRequire,
   type ReporterName,
   reporterOutput,
-  unmetRequirements,
   writeReports,
 } from './report-output.js';
 import { formatShard, parseShard, type Shard, shardCases } from './shard.js';
@@ -456,6 +456,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     cases: results,
     ...(stoppedBy ? { stoppedBy } : {}),
     ...(opts.shard ? { shard: formatShard(opts.shard) } : {}),
+    ...(opts.require.length > 0 ? { required: opts.require } : {}),
   };
   reporter.onEnd(report);
   try {
@@ -466,10 +467,9 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     io.stderr(`mqtt-conform: cannot write reports: ${String(err)}\n`);
     return EXIT.USAGE;
   }
-  // --require: a version of which nothing was judged fails the run instead of passing it.
-  // A shard holds part of the cases: `mqtt-conform merge --require` judges the whole run.
-  const unmet = stoppedBy || opts.shard ? [] : unmetRequirements(report, opts.require);
-  for (const u of unmet) io.stderr(`mqtt-conform: ${u}\n`);
+  // --require: a version of which nothing was judged fails the run instead of passing it (the reports say
+  // so). A shard holds part of the cases: `mqtt-conform merge` judges the whole run.
+  const unmet = unmetRequirements(report);
   return exitCodeFor({
     signal,
     stoppedBy,

@@ -4,14 +4,9 @@ import { ConsoleReporter } from '../report/console.js';
 import { MergeError, mergeReports } from '../report/merge.js';
 import { isConformanceFailure, type RunReport } from '../report/model.js';
 import { ResultsFileError, readJsonReport } from '../report/read-json.js';
+import { unmetRequirements } from '../report/verdict.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import {
-  parseReporters,
-  parseRequire,
-  reporterOutput,
-  unmetRequirements,
-  writeReports,
-} from './report-output.js';
+import { parseReporters, parseRequire, reporterOutput, writeReports } from './report-output.js';
 
 export const MERGE_USAGE = `Usage: mqtt-conform merge RESULTS.json [RESULTS.json ...] [options]
 
@@ -70,6 +65,9 @@ export function runMergeCommand(argv: string[], io: Io): number {
     if (err instanceof ResultsFileError || err instanceof MergeError) return fail(err.message);
     throw err;
   }
+  // What the shards were asked to require, and what the merge is asked to: judged over the whole run.
+  const allRequired = [...new Set([...(report.required ?? []), ...required])];
+  if (allRequired.length > 0) report.required = allRequired;
   const strict = Boolean(v.strict);
   const reportsDir = resolve(io.cwd, v.reports ?? 'reports');
   const paths = {
@@ -95,8 +93,7 @@ export function runMergeCommand(argv: string[], io: Io): number {
   } catch (err) {
     return fail(`cannot write reports: ${String(err)}`);
   }
-  const unmet = report.stoppedBy ? [] : unmetRequirements(report, required);
-  for (const u of unmet) io.stderr(`mqtt-conform: ${u}\n`);
+  const unmet = unmetRequirements(report);
   return exitCodeFor({
     ...(report.stoppedBy === 'SIGINT' || report.stoppedBy === 'SIGTERM' ? { signal: report.stoppedBy } : {}),
     ...(report.stoppedBy ? { stoppedBy: report.stoppedBy } : {}),

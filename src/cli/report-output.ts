@@ -38,30 +38,6 @@ export function parseRequire(values: readonly string[] | undefined): ProtocolNam
   return [...out];
 }
 
-/**
- * The required versions of which nothing was judged: no case of the version ran to a verdict other than
- * skipped (the broker declined the version, --protocol left it out, or the selection had none of its cases).
- */
-export function unmetRequirements(report: RunReport, required: readonly ProtocolName[]): string[] {
-  const out: string[] = [];
-  for (const p of required) {
-    const cases = report.cases.filter((c) => c.protocol === p);
-    const judged = cases.filter((c) => c.status !== 'skipped').length;
-    if (judged > 0) continue;
-    out.push(
-      cases.length === 0
-        ? `failing the run: MQTT ${p} is required (--require) but no case of it ran`
-        : `failing the run: MQTT ${p} is required (--require) but all ${cases.length} of its case(s) were skipped${firstReason(cases.map((c) => c.message))}`,
-    );
-  }
-  return out;
-}
-
-function firstReason(messages: readonly (string | undefined)[]): string {
-  const m = messages.find((x) => x !== undefined);
-  return m ? ` (${m.split('\n')[0]})` : '';
-}
-
 export interface OutputPaths {
   junit: string;
   json: string;

@@ -8,6 +8,7 @@ import {
   summarize,
   type Verdict,
 } from './model.js';
+import { runOutcome, unmetRequirements } from './verdict.js';
 
 /** Receives run events; the console, and anything live, implements it. */
 export interface Reporter {
@@ -163,29 +164,19 @@ export class ConsoleReporter implements Reporter {
       );
     }
     if (report.stoppedBy) w(`run stopped early: ${report.stoppedBy}\n`);
-    if (report.stoppedBy) {
-      // An interrupted run, or a target that could not be tested, is no verdict on conformance.
-      const judged = report.cases.filter((c) => c.status !== 'error').length;
-      const total = Math.max(this.total, report.cases.length);
-      const bad = counted > 0 ? `, ${counted} not conformant or not carried out` : '';
-      w(
-        this.paint(
-          counted === 0 ? 'error' : 'failed',
-          `RESULT: incomplete (${report.stoppedBy}): ${judged} of ${total} case(s) judged${bad}\n`,
-        ),
-      );
-      return;
-    }
-    if (counted === 0 && s.passed + s.failed + s.nonStrict + s.errors === 0) {
-      // Only skips and observations (e.g. the broker declines the protocol asked for): no verdict either way.
-      w(this.paint('skipped', `RESULT: nothing judged: ${s.skipped} case(s) skipped, ${s.info} info\n`));
-      return;
-    }
-    w(
-      counted === 0
-        ? this.paint('passed', 'RESULT: conformant\n')
-        : this.paint('failed', `RESULT: ${counted} case(s) not conformant\n`),
-    );
+    for (const u of unmetRequirements(report)) w(this.paint('failed', `requirement not met: ${u}\n`));
+    const { outcome, text } = runOutcome(report, this.opts.strict, this.total);
+    // An interrupted run, or a target that could not be tested, is no verdict on conformance; neither is a
+    // run of skips and observations only (e.g. the broker declines the protocol asked for).
+    const colour: Verdict =
+      outcome === 'conformant'
+        ? 'passed'
+        : outcome === 'nothing-judged'
+          ? 'skipped'
+          : outcome === 'incomplete' && counted === 0
+            ? 'error'
+            : 'failed';
+    w(this.paint(colour, `RESULT: ${text}\n`));
   }
 
   private writeFailure(c: CaseResult): void {

@@ -67,4 +67,12 @@ describe('GitHub annotations', () => {
     // With --strict a non-strict result fails the run: an error.
     expect(githubAnnotations(report(cases), true).filter((l) => l.startsWith('::error'))).toHaveLength(3);
   });
+
+  it('an error for a required version of which nothing was judged (--require)', () => {
+    const r = { ...report([result({ status: 'passed' })]), required: ['3.1.1', '5.0'] } as RunReport;
+    expect(githubAnnotations(r, false)).toEqual([
+      '::error title=requirement not met (--require)::MQTT 5.0 is required (--require) but no case of it ran',
+    ]);
+    expect(githubAnnotations({ ...r, required: ['3.1.1'] }, false)).toEqual([]);
+  });
 });

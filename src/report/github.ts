@@ -1,7 +1,7 @@
 import { sep } from 'node:path';
 import { failureText } from './junit.js';
 import { type CaseResult, isConformanceFailure, type RunReport } from './model.js';
-import { isExpectedFailure } from './verdict.js';
+import { isExpectedFailure, unmetRequirements } from './verdict.js';
 
 /** Data of a workflow command (the text after `::`). */
 function escapeData(s: string): string {
@@ -36,13 +36,18 @@ export function annotation(level: 'error' | 'warning', c: CaseResult): string {
 /**
  * GitHub Actions annotations (workflow commands on stdout): one `::error` per case that fails the run, pointing
  * at the case in its scenario file, and one `::warning` per non-strict result that does not (without
- * --strict). Expected failures get none.
+ * --strict). Expected failures get none. A required version of which nothing was judged gets an `::error`
+ * of its own.
  */
 export function githubAnnotations(report: RunReport, strict: boolean): string[] {
   const out: string[] = [];
   for (const c of report.cases) {
     if (isConformanceFailure(c, strict)) out.push(annotation('error', c));
     else if (c.status === 'non-strict' && !isExpectedFailure(c)) out.push(annotation('warning', c));
+  }
+  // A required version not judged (--require) fails the run too; it has no scenario line to point at.
+  for (const u of unmetRequirements(report)) {
+    out.push(`::error title=${escapeProperty('requirement not met (--require)')}::${escapeData(u)}`);
   }
   return out;
 }

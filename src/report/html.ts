@@ -10,7 +10,7 @@ import {
   type Verdict,
 } from './model.js';
 import { type Catalogues, type RunCoverage, runCoverage } from './run-coverage.js';
-import { isExpectedFailure, runOutcome } from './verdict.js';
+import { isExpectedFailure, runOutcome, unmetRequirements } from './verdict.js';
 
 export interface HtmlOptions {
   /** Non-strict results count as failures in the conclusion (as with --strict). */
@@ -287,6 +287,9 @@ export function buildHtmlReport(report: RunReport, opts: HtmlOptions = {}): stri
     `<p>${s.total} case(s) in ${(report.durationMs / 1000).toFixed(1)} s${strict ? ' (strict: non-strict results fail the run)' : ''}.</p>`,
   );
   if (report.stoppedBy) body.push(`<p class="xf">Run stopped early: ${esc(report.stoppedBy)}</p>`);
+  for (const u of unmetRequirements(report)) {
+    body.push(`<p class="xf requirement">Requirement not met: ${esc(u)}</p>`);
+  }
   const expected = report.cases.filter(isExpectedFailure);
   const nowPassing = report.cases.filter((c) => c.expectedFailure !== undefined && c.status === 'passed');
   if (expected.length > 0 || nowPassing.length > 0) {

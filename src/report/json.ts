@@ -1,13 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type RunReport, statementResults, summarize } from './model.js';
+import { unmetRequirements } from './verdict.js';
 
 /**
  * The JSON report, in the shape dashboards and scripts read:
  * `{ tool, version, target, protocols, startedAt, durationMs, summary, cases, statements }`.
  * Additions beyond that shape appear only when they apply: `cases[].expectedFailure` (the reason from
  * --expected-failures), `cases[].source` (`file:line` of the case), `cases[].wireLog` (failing cases, every
- * case with --verbose) and a top-level `stoppedBy` when the run ended early. `source` and `wireLog` let
+ * case with --verbose), a top-level `stoppedBy` when the run ended early, `required` (--require) with
+ * `unmetRequirements` (one sentence per required version not judged) when it applies. `source` and `wireLog` let
  * `merge` and `matrix` rebuild every report from JSON results.
  */
 export function toJsonReport(report: RunReport): Record<string, unknown> {
@@ -42,6 +44,11 @@ export function toJsonReport(report: RunReport): Record<string, unknown> {
   };
   if (report.stoppedBy) out.stoppedBy = report.stoppedBy;
   if (report.shard) out.shard = report.shard;
+  if (report.required) {
+    out.required = report.required;
+    const unmet = unmetRequirements(report);
+    if (unmet.length > 0) out.unmetRequirements = unmet;
+  }
   return out;
 }
 

@@ -86,5 +86,7 @@ export function mergeReports(inputs: readonly { file: string; report: RunReport 
   };
   const stopped = inputs.find((i) => i.report.stoppedBy !== undefined);
   if (stopped) merged.stoppedBy = stopped.report.stoppedBy!;
+  const required = ALL_PROTOCOLS.filter((p) => inputs.some((i) => i.report.required?.includes(p)));
+  if (required.length > 0) merged.required = required;
   return merged;
 }
