@@ -76,6 +76,9 @@ function authSuite(
       expect(r.report.cases).toEqual([]);
       expect(r.out).toContain('RESULT: incomplete (not-authorized)');
       expect(r.out).not.toMatch(/not conformant/);
+      // No empty per-section table, no coverage of nothing.
+      expect(r.out).not.toContain('Summary by section');
+      expect(r.out).not.toContain('statements checked');
     }
   });
 

@@ -121,7 +121,10 @@ export class ConsoleReporter implements Reporter {
       w(`\n${this.bold('Failures')}\n`);
       for (const c of problems) this.writeFailure(c);
     }
-    w(`\n${this.bold('Summary by section')}\n`);
+    // No case ran (credentials refused, target unreachable at the start, interrupted at once): no table and
+    // no coverage of nothing, only the counts and the RESULT line.
+    const ran = report.cases.length > 0;
+    if (ran) w(`\n${this.bold('Summary by section')}\n`);
     const sections = new Map<string, CaseResult[]>();
     for (const c of report.cases) {
       const key = `${c.section} [${c.protocol}]`;
@@ -131,7 +134,7 @@ export class ConsoleReporter implements Reporter {
     }
     const keys = [...sections.keys()].sort(compareIds);
     const width = Math.max(12, ...keys.map((k) => k.length));
-    w(`  ${'section'.padEnd(width)}  pass  fail  n-s  info  skip  err\n`);
+    if (ran) w(`  ${'section'.padEnd(width)}  pass  fail  n-s  info  skip  err\n`);
     for (const key of keys) {
       const s = summarize(sections.get(key)!);
       const cells = [s.passed, s.failed, s.nonStrict, s.info, s.skipped, s.errors].map((n, i) =>
@@ -157,7 +160,7 @@ export class ConsoleReporter implements Reporter {
         return `MQTT ${p} ${checked.size}/${statementsFor(p).size}`;
       })
       .join(', ');
-    w(`statements checked: ${coverage}\n`);
+    if (ran) w(`statements checked: ${coverage}\n`);
     for (const c of nowPassing) {
       w(
         `note: ${c.id} [${c.protocol}] is listed as an expected failure but now passes (${c.expectedFailure})\n`,
