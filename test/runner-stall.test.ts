@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
+import { ConsoleReporter } from '../src/report/console.js';
 import type { CaseResult } from '../src/report/model.js';
 import { loadScenarioFile, loadScenarios } from '../src/scenario/loader.js';
 import { defaultSpecsDir } from '../src/scenario/paths.js';
@@ -94,6 +95,29 @@ describe('a broker that stalls while a connection holds an incomplete packet', (
       expect(victim?.status, victim?.message).toBe('passed');
       expect(holder?.status).toBe('passed');
       expect(holder?.message).toMatch(/a new CONNECT got no CONNACK until that connection was closed/);
+      // A passing case's finding is a field of its own, which the console prints whatever the verdict.
+      expect(holder?.finding).toMatch(/^the broker stopped serving other clients/);
+      expect(victim?.finding).toBeUndefined();
+      const lines: string[] = [];
+      const reporter = new ConsoleReporter({
+        tty: false,
+        color: false,
+        verbose: false,
+        strict: false,
+        write: (t) => lines.push(t),
+      });
+      reporter.onEnd({
+        tool: 'mqtt-conform',
+        version: '0',
+        target: 'x',
+        protocols: ['3.1.1'],
+        startedAt: '',
+        durationMs: 0,
+        cases: out.results,
+      });
+      expect(lines.join('')).toMatch(
+        /finding: 9\.9\.9\/holder \[MQTT 3\.1\.1\] \(passed\): the broker stopped serving other clients/,
+      );
     } finally {
       await proxy.close();
     }

@@ -161,6 +161,11 @@ export class ConsoleReporter implements Reporter {
       })
       .join(', ');
     if (ran) w(`statements checked: ${coverage}\n`);
+    // Findings stand out whatever the case's verdict: a case can pass and still have stalled the broker.
+    for (const c of report.cases) {
+      if (c.finding)
+        w(this.paint('non-strict', `finding: ${c.id} [MQTT ${c.protocol}] (${c.status}): ${c.finding}\n`));
+    }
     for (const c of nowPassing) {
       w(
         `note: ${c.id} [${c.protocol}] is listed as an expected failure but now passes (${c.expectedFailure})\n`,

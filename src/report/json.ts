@@ -38,6 +38,7 @@ export function toJsonReport(report: RunReport): Record<string, unknown> {
       if (c.expectedFailure !== undefined) entry.expectedFailure = c.expectedFailure;
       if (c.source !== undefined) entry.source = c.source;
       if (c.wireLog !== undefined) entry.wireLog = c.wireLog;
+      if (c.finding !== undefined) entry.finding = c.finding;
       return entry;
     }),
     statements: statementResults(report.cases),

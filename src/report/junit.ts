@@ -93,6 +93,7 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
       }
       const out: string[] = [];
       if (c.status === 'passed') out.push(`PASSED (${c.level}) ${c.statements.join(', ')}`);
+      if (c.status === 'passed' && c.finding) out.push(`Finding: ${c.finding}`);
       if (c.status !== 'passed')
         out.push(
           `${c.status.toUpperCase()}${expectedFailure ? ` (expected failure: ${c.expectedFailure})` : ''}`,

@@ -23,6 +23,12 @@ export interface CaseResult {
   source?: string;
   /** Set when the case is listed in --expected-failures: the reason given there. */
   expectedFailure?: string;
+  /**
+   * What the run found about the broker beside the case's own verdict, whatever that verdict: the broker
+   * stopped serving other clients while this case's connection held an incomplete packet. Also appended
+   * to `message`.
+   */
+  finding?: string;
 }
 
 export interface Summary {

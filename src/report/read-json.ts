@@ -57,7 +57,15 @@ export function parseJsonReport(text: string, file = 'report.json'): RunReport {
       status: status as Verdict,
       durationMs: typeof o.durationMs === 'number' ? o.durationMs : 0,
     };
-    for (const k of ['message', 'expected', 'actual', 'wireLog', 'source', 'expectedFailure'] as const) {
+    for (const k of [
+      'message',
+      'expected',
+      'actual',
+      'wireLog',
+      'source',
+      'expectedFailure',
+      'finding',
+    ] as const) {
       if (o[k] !== undefined) c[k] = str(o, k, where);
     }
     return c;

@@ -334,10 +334,11 @@ export async function runCases(planned: readonly PlannedCase[], opts: RunOptions
         const r = results[j];
         if (!r) continue;
         const victims = [...(suspects.get(j) ?? [])];
-        const finding = `finding: the broker stopped serving other clients while this case's connection held an incomplete packet${
+        const finding = `the broker stopped serving other clients while this case's connection held an incomplete packet${
           stallers.has(j) ? ' (a new CONNECT got no CONNACK until that connection was closed)' : ''
         }${victims.length > 0 ? `; ${victims.join(', ')} failed meanwhile and passed when run again alone` : ''}`;
-        r.message = r.message ? `${r.message}; ${finding}` : finding;
+        r.finding = finding;
+        r.message = r.message ? `${r.message}; finding: ${finding}` : `finding: ${finding}`;
       }
     };
 
