@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
-import { type CliIo, main } from '../src/cli/main.js';
+import { main } from '../src/cli/main.js';
 import type { RunReport } from '../src/report/model.js';
 import { MOSQUITTO_MISSING, mosquittoAvailable, startMosquitto } from './helpers/mosquitto.js';
-import { tempDir } from './helpers/temp-dir.js';
+import { runCli as runCliIn } from './helpers/run-cli.js';
 
 /**
  * Brokers with users and an ACL, as a vendor runs them: the first identity may use `vendor/conform/#` only,
@@ -37,22 +37,10 @@ interface Captured {
 }
 
 async function runCli(args: string[]): Promise<Captured> {
-  const dir = tempDir('mc-auth-');
-  let out = '';
-  let err = '';
-  const io: Partial<CliIo> = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-  };
-  const code = await main([...args, '--reports', dir, '--no-color'], io);
-  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as RunReport;
-  return { code, out, err, report };
+  const r = await runCliIn([...args, '--no-color'], { prefix: 'mc-auth-' });
+  const report = r.report();
+  if (!report) throw new Error(`no report.json written:\n${r.all}`);
+  return { code: r.code, out: r.out, err: r.err, report };
 }
 
 const FIRST = ['--username', 'alice', '--password', 'secret'];

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startBroker } from '../reference-broker/index.js';
-import { main } from '../src/cli/main.js';
 import { startAedes } from './helpers/aedes.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { assertValidReportFile } from './helpers/report-schema.js';
+import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** CI integration end to end: GitHub annotations from a real failing run, --require against a 3.1.1-only broker. */
@@ -23,22 +23,9 @@ async function cli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; dir: string; stdout: string; stderr: string }> {
-  const dir = tempDir('mc-ci-');
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--reports', dir], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-    // Never the real GITHUB_STEP_SUMMARY of a CI that runs these tests.
-    env,
-  });
-  return { code, dir, stdout, stderr };
+  // Never the real GITHUB_STEP_SUMMARY of a CI that runs these tests.
+  const r = await runCli(args, { prefix: 'mc-ci-', io: { env } });
+  return { code: r.code, dir: r.dir, stdout: r.out, stderr: r.err };
 }
 
 const QOS1 = '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery';

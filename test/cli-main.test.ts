@@ -3,12 +3,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
-import { type CliIo, main } from '../src/cli/main.js';
+import type { CliIo } from '../src/cli/main.js';
 import { loadScenarios } from '../src/scenario/loader.js';
 import { defaultSpecsDir } from '../src/scenario/paths.js';
 import { planCases } from '../src/scenario/select.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { freePort } from './helpers/free-port.js';
+import { runCli as runCliIn } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** Two cases of section 4.3.2, named so that cases added to the section later do not change the counts. */
@@ -37,27 +38,12 @@ interface Captured {
   dir: string;
 }
 
-async function runCli(
+function runCli(
   args: string[],
-  extra: Partial<CliIo> = {},
+  io: Partial<CliIo> = {},
   onStdout?: (text: string) => void,
 ): Promise<Captured> {
-  const dir = tempDir('mc-cli-');
-  let out = '';
-  let err = '';
-  const code = await main([...args, '--reports', dir], {
-    stdout: (t) => {
-      out += t;
-      onStdout?.(t);
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-    ...extra,
-  });
-  return { code, out, err, dir };
+  return runCliIn(args, { prefix: 'mc-cli-', io, ...(onStdout ? { onStdout } : {}) });
 }
 
 describe('exit codes', () => {

@@ -3,10 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
-import { main } from '../src/cli/main.js';
 import { packageRoot } from '../src/scenario/paths.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { MOSQUITTO_MISSING, mosquittoAvailable, startMosquitto } from './helpers/mosquitto.js';
+import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** The JSON and JUnit reports: exact JSON shape, JUnit structure, and both written on signals and target death. */
@@ -23,20 +23,8 @@ async function cli(
   args: string[],
   onStdout?: (text: string) => void,
 ): Promise<{ code: number; dir: string; out: string }> {
-  const dir = tempDir('mc-rep-');
-  let out = '';
-  const code = await main([...args, '--reports', dir], {
-    stdout: (t) => {
-      out += t;
-      onStdout?.(t);
-    },
-    stderr: (t) => {
-      out += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-  });
-  return { code, dir, out };
+  const r = await runCli(args, { prefix: 'mc-rep-', ...(onStdout ? { onStdout } : {}) });
+  return { code: r.code, dir: r.dir, out: r.all };
 }
 
 // ---- a minimal XML reader: enough to check well-formedness and structure of the JUnit file ----

@@ -3,9 +3,9 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
 import { canConnect, freePort } from './helpers/free-port.js';
 import { findMosquitto } from './helpers/mosquitto.js';
+import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** mqtts:// targets against a mosquitto TLS listener with a self-signed certificate for 127.0.0.1. */
@@ -66,19 +66,8 @@ afterAll(async () => {
 });
 
 async function cli(args: string[]) {
-  const reports = tempDir('mc-tlsrep-');
-  let out = '';
-  const code = await main([...args, '--reports', reports, '--no-color'], {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      out += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-  });
-  return { code, out, json: JSON.parse(readFileSync(join(reports, 'report.json'), 'utf8')) };
+  const r = await runCli([...args, '--no-color'], { prefix: 'mc-tlsrep-' });
+  return { code: r.code, out: r.all, json: JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8')) };
 }
 
 describe.skipIf(!mosquitto || !hasOpenssl)('mqtts:// targets', () => {

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
 import { configArguments } from '../src/cli/config-file.js';
-import { main } from '../src/cli/main.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
+import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
@@ -33,21 +33,9 @@ async function cli(
   cwd: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-    cwd,
-    env,
-  });
-  return { code, stdout, stderr };
+  // The config file names its own reports folder, or the default one under cwd.
+  const r = await runCli(args, { reports: false, io: { cwd, env } });
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 const QOS1 = '4.3.2/puback-echoes-packet-id';

@@ -2,10 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
-import { type CliIo, main } from '../src/cli/main.js';
+import type { CliIo } from '../src/cli/main.js';
 import { packageVersion } from '../src/scenario/paths.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { assertValidReportFile, reportProblems, SCHEMA_FILE } from './helpers/report-schema.js';
+import { type CliRun, runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
@@ -24,16 +25,8 @@ afterAll(async () => {
   await broker?.close();
 });
 
-async function cli(args: string[], extra: Partial<CliIo> = {}): Promise<{ code: number; dir: string }> {
-  const dir = tempDir('mc-schema-');
-  const code = await main([...args, '--reports', dir], {
-    stdout: () => undefined,
-    stderr: () => undefined,
-    isTTY: false,
-    onSignal: () => () => undefined,
-    ...extra,
-  });
-  return { code, dir };
+function cli(args: string[], io: Partial<CliIo> = {}): Promise<CliRun> {
+  return runCli(args, { prefix: 'mc-schema-', io });
 }
 
 const QOS1 = '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery';

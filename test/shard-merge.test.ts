@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
-import { main } from '../src/cli/main.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
+import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
@@ -24,22 +24,11 @@ afterAll(async () => {
 });
 
 async function cli(args: string[], reports?: string): Promise<{ code: number; dir: string; out: string }> {
-  const dir = reports ?? tempDir('mc-shard-');
-  let out = '';
-  const code = await main(
-    [...args, ...(args[0] === 'merge' ? [] : ['--timeout', '1500']), '--reports', dir],
-    {
-      stdout: (t) => {
-        out += t;
-      },
-      stderr: (t) => {
-        out += t;
-      },
-      isTTY: false,
-      onSignal: () => () => undefined,
-    },
-  );
-  return { code, dir, out };
+  const r = await runCli([...args, ...(args[0] === 'merge' ? [] : ['--timeout', '1500'])], {
+    prefix: 'mc-shard-',
+    ...(reports ? { reports } : {}),
+  });
+  return { code: r.code, dir: r.dir, out: r.all };
 }
 
 /** Two timing cases, four QoS 1 cases (failing through the proxy) and the PINGREQ section. */

@@ -1,14 +1,14 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { startBroker } from '../reference-broker/index.js';
-import { type CliIo, main } from '../src/cli/main.js';
 import type { RunReport } from '../src/report/model.js';
 import { makeCerts, opensslAvailable, type TestCerts } from './helpers/certs.js';
 import { freePort } from './helpers/free-port.js';
 import { MOSQUITTO_MISSING, mosquittoAvailable, startMosquitto } from './helpers/mosquitto.js';
+import { runCli as runCliIn } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
@@ -32,27 +32,8 @@ interface Captured {
 }
 
 async function runCli(args: string[]): Promise<Captured> {
-  const dir = tempDir('mc-transport-');
-  let out = '';
-  let err = '';
-  const io: Partial<CliIo> = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    isTTY: false,
-    onSignal: () => () => undefined,
-  };
-  const code = await main([...args, '--reports', dir, '--no-color'], io);
-  let report: RunReport | undefined;
-  try {
-    report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as RunReport;
-  } catch {
-    report = undefined;
-  }
-  return { code, out, err, report };
+  const r = await runCliIn([...args, '--no-color'], { prefix: 'mc-transport-' });
+  return { code: r.code, out: r.out, err: r.err, report: r.report() };
 }
 
 function verdicts(r: Captured): Record<string, string> {
