@@ -1,3 +1,4 @@
+import { varintBytes } from '../../../src/codec/fields.js';
 import type { Packet } from '../../../src/codec/index.js';
 import type { FaultConn, FaultDef } from './types.js';
 
@@ -87,17 +88,6 @@ function varint(buf: Buffer, at: number): [number, number] | undefined {
   return undefined;
 }
 
-function encodeVarint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
 /**
  * A raw SUBSCRIBE the strict decoder refuses because a filter is empty, with each empty filter replaced by
  * `_`; undefined for anything else.
@@ -129,7 +119,7 @@ function fillEmptyFilters(raw: Buffer, conn: FaultConn): Buffer | undefined {
   }
   if (!changed || at !== end) return undefined;
   const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([0x82]), encodeVarint(body.length), body]);
+  return Buffer.concat([Buffer.from([0x82]), varintBytes(body.length), body]);
 }
 
 /** Faults for the subscribe cases: each breaks exactly one rule (say which in `describe`). */
