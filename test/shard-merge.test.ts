@@ -125,6 +125,14 @@ describe('sharded runs merged', () => {
     const missing = await cli(['merge', file]);
     expect(missing.code).toBe(2);
     expect(missing.out).toContain('shard(s) 2/2 missing (got 1/2)');
+    // Shard 2/2 of another selection: together the two would miss cases without a word.
+    const other = await cli([target, '--only', '3.12.4,4.3.2/puback-echoes-packet-id', '--shard', '2/2']);
+    expect(other.code).toBe(0);
+    const mixed = await cli(['merge', file, join(other.dir, 'report.json')]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.out).toMatch(
+      /the shards were cut from different selections: .*\(shard 1\/2, selection [0-9a-f]{16}\), .*\(shard 2\/2, selection [0-9a-f]{16}\); run every shard with the same --only/,
+    );
     const twice = await cli(['merge', file, file]);
     expect(twice.code).toBe(2);
     expect(twice.out).toMatch(/\[3\.1\.1\] is in both .*report\.json and .*report\.json/);

@@ -33,7 +33,7 @@ import {
   reporterOutput,
   writeReports,
 } from './report-output.js';
-import { formatShard, parseShard, type Shard, shardCases } from './shard.js';
+import { formatShard, parseShard, type Shard, selectionDigest, shardCases } from './shard.js';
 import { parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
 
@@ -353,8 +353,10 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     io.stderr('mqtt-conform: no case matches the selection (--only / --exclude / --protocol)\n');
     return EXIT.USAGE;
   }
+  let selection: string | undefined;
   if (opts.shard) {
     const all = planned.length;
+    selection = selectionDigest(planned);
     planned = shardCases(planned, opts.shard);
     if (planned.length === 0) {
       io.stderr(`mqtt-conform: shard ${formatShard(opts.shard)} has no case (the selection has ${all})\n`);
@@ -456,6 +458,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     cases: results,
     ...(stoppedBy ? { stoppedBy } : {}),
     ...(opts.shard ? { shard: formatShard(opts.shard) } : {}),
+    ...(selection ? { selection } : {}),
     ...(opts.require.length > 0 ? { required: opts.require } : {}),
   };
   reporter.onEnd(report);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PlannedCase } from '../scenario/runner.js';
 
 export interface Shard {
@@ -40,4 +41,14 @@ export function shardCases(planned: readonly PlannedCase[], shard: Shard): Plann
   const order = [...ids.filter((id) => timing.has(id)), ...ids.filter((id) => !timing.has(id))];
   const mine = new Set(order.filter((_, i) => i % shard.count === shard.index - 1));
   return planned.filter((p) => mine.has(p.scenario.id));
+}
+
+/**
+ * A fingerprint of the whole selection a shard is cut from (every planned case id and version, in order):
+ * shards of one split share it, so `merge` can tell shards run with different --only, --exclude, --protocol
+ * or scenario files, whose union would silently miss cases or judge some twice.
+ */
+export function selectionDigest(planned: readonly PlannedCase[]): string {
+  const text = planned.map((p) => `${p.scenario.id} ${p.protocol}`).join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -45,6 +45,7 @@ export function toJsonReport(report: RunReport): Record<string, unknown> {
   };
   if (report.stoppedBy) out.stoppedBy = report.stoppedBy;
   if (report.shard) out.shard = report.shard;
+  if (report.selection) out.selection = report.selection;
   if (report.required) {
     out.required = report.required;
     const unmet = unmetRequirements(report);

@@ -57,6 +57,16 @@ export function mergeReports(inputs: readonly { file: string; report: RunReport 
         `the inputs come from different splits: ${inputs.map((i) => `${i.file} (${i.report.shard ? `shard ${i.report.shard}` : 'not sharded'})`).join(', ')}`,
       );
     }
+    const selections = new Set(shards.map((i) => i.report.selection));
+    if (selections.size > 1) {
+      throw new MergeError(
+        `the shards were cut from different selections: ${shards
+          .map(
+            (i) => `${i.file} (shard ${i.report.shard}, selection ${i.report.selection ?? 'not recorded'})`,
+          )
+          .join(', ')}; run every shard with the same --only, --exclude, --protocol and scenario files`,
+      );
+    }
     const n = Number([...counts][0]);
     const have = new Set(shards.map((i) => Number(i.report.shard!.split('/')[0])));
     const missing = Array.from({ length: n }, (_, i) => i + 1).filter((i) => !have.has(i));

@@ -61,6 +61,8 @@ export interface RunReport {
   stoppedBy?: string;
   /** `i/n` when the run was one shard of a split (--shard); merge checks that every shard is there. */
   shard?: string;
+  /** With `shard`: a digest of the whole selection the shard was cut from; the shards of one split share it. */
+  selection?: string;
   /**
    * `--require`: the versions that must have been judged. A run in which one of them had no case judged
    * (all skipped, or none ran) fails; a shard records them and `merge` judges them over the whole run.

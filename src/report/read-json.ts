@@ -84,6 +84,7 @@ export function parseJsonReport(text: string, file = 'report.json'): RunReport {
   };
   if (typeof d.stoppedBy === 'string') report.stoppedBy = d.stoppedBy;
   if (typeof d.shard === 'string') report.shard = d.shard;
+  if (typeof d.selection === 'string') report.selection = d.selection;
   if (Array.isArray(d.required)) {
     const required = d.required.filter((p) => typeof p === 'string' && PROTOCOLS.has(p));
     if (required.length > 0) report.required = required as RunReport['protocols'];
