@@ -2,20 +2,24 @@ import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBundledBroker } from '../bundled-broker.js';
+import { RawClient } from '../client/index.js';
 import type { ProtocolVersion } from '../codec/index.js';
 import { runCompare } from '../fuzz/compare.js';
 import { runFuzz } from '../fuzz/fuzzer.js';
 import { FAMILY_NAMES, type FamilyName } from '../fuzz/model.js';
 import { replayFinding } from '../fuzz/replay.js';
 import { writeFuzzReport } from '../fuzz/reproducer.js';
-import { canConnect } from '../fuzz/spawn.js';
+import type { Target } from '../scenario/context.js';
 import { EXIT } from './exit-codes.js';
 import type { CliIo } from './main.js';
-import { parseTarget, TargetParseError } from './target.js';
+import { applyTlsFlags, parseTarget, TargetParseError } from './target.js';
 
-export const FUZZ_USAGE = `Usage: mqtt-conform fuzz [host:port] [options]
+export const FUZZ_USAGE = `Usage: mqtt-conform fuzz [target] [options]
        mqtt-conform fuzz --spawn "mosquitto -c {config}" [options]
-       mqtt-conform fuzz --compare host:port host:port [options]
+       mqtt-conform fuzz --compare target target [options]
+
+A target is host:port, mqtt://, mqtts://, ws:// or wss:// as in a run (--ca, --cert/--key, --insecure for
+TLS).
 
 Sends structure-aware malformed and unusual packet sequences and reports crashes, hangs, malformed packets
 the broker accepts, malformed answers, wrong deliveries and (with --spawn) leaks; findings are shrunk and
@@ -37,13 +41,16 @@ Options:
   --liveness-timeout MS    bound for a fresh client's CONNACK, PUBLISH and PINGRESP (default 2000)
   --shrink-budget MS       time to shrink each finding (default 10000)
   --compare A B            differential mode: the same valid-but-unusual cases against two brokers
+  --ca FILE, --cert FILE, --key FILE, --insecure
+                           TLS of mqtts:// and wss:// targets (as in a run)
   -h, --help
 
 Exit codes: 0 no finding, 1 findings (or differences), 2 usage error, 3 target unreachable,
 130/143 interrupted (the report is written with what ran).
 `;
 
-export const REPLAY_USAGE = `Usage: mqtt-conform replay FILE [host:port] [--spawn CMD] [--timeout MS]
+export const REPLAY_USAGE = `Usage: mqtt-conform replay FILE [target] [--spawn CMD] [--timeout MS]
+                            [--ca FILE] [--cert FILE --key FILE] [--insecure]
 
 Replays a finding saved by \`mqtt-conform fuzz\` (the .yaml scenario or its .hex) against a target (default:
 the bundled reference broker). Exits 1 when the finding reproduces, 0 when it does not, 2 on usage errors.
@@ -98,8 +105,8 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
     livenessTimeoutMs?: number;
     shrinkBudgetMs?: number;
   };
-  let target: { host: string; port: number; display: string } | undefined;
-  let compare: Array<{ host: string; port: number; display: string }> | undefined;
+  let target: (Target & { display: string }) | undefined;
+  let compare: Array<Target & { display: string }> | undefined;
   try {
     const families = v.families
       ?.split(',')
@@ -130,20 +137,20 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
       ...(livenessTimeoutMs !== undefined ? { livenessTimeoutMs } : {}),
       ...(shrinkBudgetMs !== undefined ? { shrinkBudgetMs } : {}),
     };
-    const plainTcp = <T extends { tls?: unknown; websocket?: unknown; display: string }>(t: T): T => {
-      if (t.tls || t.websocket) {
-        throw new Error(`${t.display}: the fuzzer speaks plain TCP (mqtt://host:port) only`);
-      }
+    // Any transport of a run: TCP, TLS, WebSocket; the TLS flags apply to every TLS target given.
+    const withTls = (t: Target & { display: string }): Target & { display: string } => {
+      applyTlsFlags(t, v, io.cwd);
       return t;
     };
     if (v.compare) {
       const rest = parsed.positionals;
       if (rest.length !== 1) throw new Error('--compare needs two targets: --compare host:port host:port');
-      compare = [plainTcp(parseTarget(v.compare)), plainTcp(parseTarget(rest[0]!))];
+      compare = [withTls(parseTarget(v.compare)), withTls(parseTarget(rest[0]!))];
     } else {
       if (parsed.positionals.length > 1)
         throw new Error(`expected at most one target, got ${parsed.positionals.join(' ')}`);
-      if (parsed.positionals[0] !== undefined) target = plainTcp(parseTarget(parsed.positionals[0]));
+      if (parsed.positionals[0] !== undefined) target = withTls(parseTarget(parsed.positionals[0]));
+      else applyTlsFlags(undefined, v, io.cwd);
       if (target && v.spawn) throw new Error('give a target or --spawn, not both');
     }
   } catch (err) {
@@ -180,8 +187,9 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
         `mqtt-conform fuzz --compare ${compare[0]!.display} ${compare[1]!.display}, seed ${opts.seed}\n`,
       );
       for (const t of compare) {
-        if (!(await canConnect(t.host, t.port, 3000))) {
-          io.stderr(`mqtt-conform fuzz: ${t.display} is unreachable\n`);
+        const unreachable = await connectProblem(t);
+        if (unreachable) {
+          io.stderr(`mqtt-conform fuzz: ${t.display} is unreachable: ${unreachable}\n`);
           return EXIT.UNREACHABLE;
         }
       }
@@ -214,9 +222,14 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
       const b = await startBundledBroker();
       bundled = b;
       target = { host: b.host, port: b.port, display: b.display };
-    } else if (target && !(await canConnect(target.host, target.port, 3000))) {
-      io.stderr(`mqtt-conform fuzz: ${target.display} is unreachable\n`);
-      return EXIT.UNREACHABLE;
+    } else if (target) {
+      // A connection as the cases make it (TCP, TLS handshake, WebSocket upgrade): a certificate that is not
+      // trusted is the user's to fix, not a crash of the broker.
+      const unreachable = await connectProblem(target);
+      if (unreachable) {
+        io.stderr(`mqtt-conform fuzz: ${target.display} is unreachable: ${unreachable}\n`);
+        return EXIT.UNREACHABLE;
+      }
     }
     const what = v.spawn ? `spawned "${v.spawn}"` : target!.display;
     const bound =
@@ -227,7 +240,7 @@ export async function runFuzzCommand(argv: string[], io: CliIo): Promise<number>
     let result: Awaited<ReturnType<typeof runFuzz>>;
     try {
       result = await runFuzz({
-        ...(v.spawn ? { spawn: v.spawn } : { target: { host: target!.host, port: target!.port } }),
+        ...(v.spawn ? { spawn: v.spawn } : { target: withoutDisplay(target!) }),
         seed: opts.seed,
         ...(opts.durationMs !== undefined ? { durationMs: opts.durationMs } : {}),
         ...(opts.cases !== undefined ? { cases: opts.cases } : {}),
@@ -290,14 +303,43 @@ function parseFuzzArgs(argv: string[]) {
       'liveness-timeout': { type: 'string' },
       'shrink-budget': { type: 'string' },
       compare: { type: 'string' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      insecure: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
 }
 
+/** Why a connection to `target` (with its transport) cannot be made, or undefined when it can. */
+async function connectProblem(target: Target): Promise<string | undefined> {
+  try {
+    const c = await RawClient.connect({ ...target, connectTimeoutMs: 3000, name: 'probe' });
+    await c.destroy();
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** The target as the fuzzer and the runner take it: without its display name. */
+function withoutDisplay(t: Target & { display: string }): Target {
+  const { display: _display, ...rest } = t;
+  return rest;
+}
+
 /** `mqtt-conform replay FILE [target]` */
 export async function runReplayCommand(argv: string[], io: CliIo): Promise<number> {
-  let values: { spawn?: string; timeout?: string; help?: boolean };
+  let values: {
+    spawn?: string;
+    timeout?: string;
+    help?: boolean;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    insecure?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -307,6 +349,10 @@ export async function runReplayCommand(argv: string[], io: CliIo): Promise<numbe
       options: {
         spawn: { type: 'string' },
         timeout: { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        insecure: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -326,6 +372,7 @@ export async function runReplayCommand(argv: string[], io: CliIo): Promise<numbe
   let stepTimeoutMs: number | undefined;
   try {
     if (positionals[1] !== undefined) target = parseTarget(positionals[1]);
+    applyTlsFlags(target, values, io.cwd);
     stepTimeoutMs = int('timeout', values.timeout, 50);
   } catch (err) {
     io.stderr(`mqtt-conform replay: ${(err as Error).message}\n`);
@@ -334,7 +381,7 @@ export async function runReplayCommand(argv: string[], io: CliIo): Promise<numbe
   const file = resolve(io.cwd, positionals[0]!);
   try {
     const r = await replayFinding(file, {
-      ...(target ? { target: (({ display: _d, ...t }) => t)(target) } : {}),
+      ...(target ? { target: withoutDisplay(target), display: target.display } : {}),
       ...(values.spawn ? { spawn: values.spawn } : {}),
       ...(stepTimeoutMs !== undefined ? { stepTimeoutMs } : {}),
     });

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { startBundledBroker } from '../bundled-broker.js';
 import { ConsoleReporter } from '../report/console.js';
@@ -34,7 +32,7 @@ import {
   writeReports,
 } from './report-output.js';
 import { formatShard, parseShard, type Shard, selectionDigest, shardCases } from './shard.js';
-import { parseTarget, TargetParseError } from './target.js';
+import { applyTlsFlags, parseTarget, TargetParseError } from './target.js';
 import { USAGE } from './usage.js';
 
 export { EXIT } from './exit-codes.js';
@@ -204,27 +202,11 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
       throw err;
     }
   }
-  const tlsFlags = v.ca !== undefined || v.insecure || v.cert !== undefined || v.key !== undefined;
-  if (tlsFlags && !opts.target?.tls) {
-    throw new UsageError('--ca, --cert, --key and --insecure apply to mqtts:// and wss:// targets only');
-  }
-  if ((v.cert === undefined) !== (v.key === undefined)) {
-    throw new UsageError('--cert and --key go together (a client certificate and its private key)');
-  }
-  if (opts.target?.tls && tlsFlags) {
-    const tlsOptions: ConnectionOptions = {};
-    const read = (flag: 'ca' | 'cert' | 'key', file: string): Buffer => {
-      try {
-        return readFileSync(resolve(io.cwd, file));
-      } catch (err) {
-        throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    if (v.ca !== undefined) tlsOptions.ca = read('ca', v.ca);
-    if (v.cert !== undefined) tlsOptions.cert = read('cert', v.cert);
-    if (v.key !== undefined) tlsOptions.key = read('key', v.key);
-    if (v.insecure) tlsOptions.rejectUnauthorized = false;
-    opts.target.tls = tlsOptions;
+  try {
+    applyTlsFlags(opts.target, v, io.cwd);
+  } catch (err) {
+    if (err instanceof TargetParseError) throw new UsageError(err.message);
+    throw err;
   }
   if (v.node !== undefined && v.node.length > 0) {
     // A clustered broker: the target is node 1, --node adds the others (src/cli/nodes.ts).

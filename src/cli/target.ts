@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import type { Target } from '../scenario/context.js';
 
 export class TargetParseError extends Error {
@@ -61,4 +64,44 @@ export function parseTarget(text: string): Target & { display: string } {
     ...(ws ? { websocket: { path } } : {}),
     display: `${kind}://${host.includes(':') ? `[${host}]` : host}:${port}${ws ? path : ''}`,
   };
+}
+
+/** The TLS flags of the command line: `--ca`, `--cert`, `--key` (PEM files), `--insecure`. */
+export interface TlsFlags {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  insecure?: boolean | undefined;
+}
+
+/**
+ * Applies the TLS flags to an mqtts:// or wss:// target (files read relative to `cwd`). Flags without a TLS
+ * target, `--cert` without `--key` (or the reverse) and unreadable files are TargetParseErrors, worded for
+ * the user.
+ */
+export function applyTlsFlags(target: Target | undefined, flags: TlsFlags, cwd: string): void {
+  const given =
+    flags.ca !== undefined || flags.insecure || flags.cert !== undefined || flags.key !== undefined;
+  if (given && !target?.tls) {
+    throw new TargetParseError(
+      '--ca, --cert, --key and --insecure apply to mqtts:// and wss:// targets only',
+    );
+  }
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw new TargetParseError('--cert and --key go together (a client certificate and its private key)');
+  }
+  if (!target?.tls || !given) return;
+  const tls: ConnectionOptions = {};
+  const read = (flag: 'ca' | 'cert' | 'key', file: string): Buffer => {
+    try {
+      return readFileSync(resolve(cwd, file));
+    } catch (err) {
+      throw new TargetParseError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  if (flags.ca !== undefined) tls.ca = read('ca', flags.ca);
+  if (flags.cert !== undefined) tls.cert = read('cert', flags.cert);
+  if (flags.key !== undefined) tls.key = read('key', flags.key);
+  if (flags.insecure) tls.rejectUnauthorized = false;
+  target.tls = tls;
 }

@@ -12,6 +12,7 @@ import {
   type ProtocolVersion,
   topicMatches,
 } from '../codec/index.js';
+import type { Target } from '../scenario/context.js';
 import { findStatement } from '../scenario/statements/index.js';
 import { plainConnect } from './families.js';
 import { CLIENT_ID_TOKEN, type FindingKind, type FuzzCase, PREFIX_TOKEN } from './model.js';
@@ -19,10 +20,8 @@ import { activeFilters, closeStatement, type Expectation, expectationOf } from '
 
 export const SENTINEL = Buffer.from([0xc0, 0x00]);
 
-export interface TargetAddress {
-  host: string;
-  port: number;
-}
+/** Where the fuzzer connects: host and port, with the transport of a run (TLS options, WebSocket path). */
+export type TargetAddress = Pick<Target, 'host' | 'port' | 'tls' | 'websocket'>;
 
 export interface ExecOptions {
   /** Bound for a connection's answer (PINGRESP or close) to its stream. */

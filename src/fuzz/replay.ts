@@ -14,6 +14,8 @@ import { type ExitInfo, SpawnedTarget } from './spawn.js';
 
 export interface ReplayOptions {
   target?: Target;
+  /** How the target is named in the result (default host:port). */
+  display?: string;
   spawn?: string;
   stepTimeoutMs?: number;
 }
@@ -51,7 +53,7 @@ export async function replayFinding(file: string, opts: ReplayOptions): Promise<
     bundled = b;
     target = { host: b.host, port: b.port };
     display = b.display;
-  } else display = `${target.host}:${target.port}`;
+  } else display = opts.display ?? `${target.host}:${target.port}`;
   try {
     const outcome = await runCases(planned, {
       target,
