@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
 import type { CliIo } from '../src/cli/main.js';
+import { loadExpectedFailures } from '../src/scenario/expected-failures.js';
 import { loadScenarios } from '../src/scenario/loader.js';
 import { defaultSpecsDir } from '../src/scenario/paths.js';
 import { planCases } from '../src/scenario/select.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { freePort } from './helpers/free-port.js';
-import { runCli as runCliIn } from './helpers/run-cli.js';
+import { type CliRun, runCli as runCliIn } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** Two cases of section 4.3.2, named so that cases added to the section later do not change the counts. */
@@ -31,12 +32,7 @@ afterAll(async () => {
   await broker?.close();
 });
 
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-  dir: string;
-}
+type Captured = CliRun;
 
 function runCli(
   args: string[],
@@ -124,6 +120,67 @@ describe('exit codes', () => {
       await proxy.close();
     }
   }, 30_000);
+
+  it('--write-expected-failures records a baseline that the next run accepts, keeps reasons and drops what passes', async () => {
+    const proxy = await startFaultyProxy(broker, 'ack-wrong-id');
+    const dir = tempDir('mc-wxf-');
+    const xf = join(dir, 'known', 'mqtt-known.yaml');
+    const selection = ['--only', `${QOS1_CASES},3.12.4`, '--timeout', '500'];
+    try {
+      // 1. Against the faulty broker: the run fails as usual, and the file lists exactly its failures.
+      const first = await runCli([`127.0.0.1:${proxy.port}`, ...selection, '--write-expected-failures', xf]);
+      expect(first.code).toBe(1);
+      const failing = first
+        .report()!
+        .cases.filter((c) => c.status === 'failed')
+        .map((c) => c.id);
+      expect(failing.length).toBeGreaterThan(0);
+      const written = loadExpectedFailures(xf, new Set(failing));
+      expect(written.map((e) => e.id).sort()).toEqual([...new Set(failing)].sort());
+      // Failed in both versions: one entry without protocol, its reason saying what was seen.
+      for (const e of written) {
+        expect(e.protocol).toBeUndefined();
+        expect(e.reason).toMatch(/^recorded \d{4}-\d\d-\d\d against mqtt:\/\/127\.0\.0\.1:\d+: /);
+      }
+      expect(first.out).toContain(
+        `expected failures: ${xf}: ${written.length} entries (${written.length} new, 0 kept, 0 dropped`,
+      );
+
+      // 2. The baseline makes the same broker pass; a reason the vendor wrote survives a rewrite.
+      writeFileSync(
+        xf,
+        readFileSync(xf, 'utf8').replace(/reason: "recorded [^"]*"/, 'reason: "our ids are off by one"'),
+      );
+      const second = await runCli([
+        `127.0.0.1:${proxy.port}`,
+        ...selection,
+        '--expected-failures',
+        xf,
+        '--write-expected-failures',
+        xf,
+      ]);
+      expect(second.code, second.all).toBe(0);
+      expect(readFileSync(xf, 'utf8')).toContain('reason: "our ids are off by one"');
+      expect(second.out).toContain(`(0 new, ${written.length} kept, 0 dropped`);
+
+      // 3. Against the broker itself every listed case passes: the rewrite drops them all.
+      const third = await runCli([
+        target,
+        ...selection,
+        '--expected-failures',
+        xf,
+        '--write-expected-failures',
+        xf,
+      ]);
+      expect(third.code).toBe(0);
+      expect(third.out).toContain(
+        `expected failures: ${xf}: 0 entries (0 new, 0 kept, ${written.length} dropped`,
+      );
+      expect(loadExpectedFailures(xf, new Set())).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 
   it('non-strict does not fail the run unless --strict', async () => {
     const proxy = await startFaultyProxy(broker, 'ignore-retained-update');

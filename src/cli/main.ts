@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBundledBroker } from '../bundled-broker.js';
 import { ConsoleReporter } from '../report/console.js';
@@ -10,6 +11,7 @@ import {
   type ExpectedFailure,
   findExpectedFailure,
   loadExpectedFailures,
+  updateExpectedFailures,
 } from '../scenario/expected-failures.js';
 import { loadScenarios } from '../scenario/loader.js';
 import type { ProtocolName } from '../scenario/model.js';
@@ -103,6 +105,8 @@ interface Options {
   concurrency: number;
   timeoutMs: number;
   expectedFailures?: string;
+  /** --write-expected-failures: where to write the list this run's failures call for. */
+  writeExpectedFailures?: string;
   color: boolean;
   verbose: boolean;
   specs: string[];
@@ -193,6 +197,8 @@ function parseOptions(argv: string[], io: CliIo): Options | 'help' | 'version' {
     opts.topicPrefix = v['topic-prefix'];
   }
   if (v['expected-failures']) opts.expectedFailures = resolve(io.cwd, v['expected-failures']);
+  if (v['write-expected-failures'])
+    opts.writeExpectedFailures = resolve(io.cwd, v['write-expected-failures']);
   const t = parsed.positionals[0];
   if (t !== undefined) {
     try {
@@ -255,6 +261,7 @@ function parse(argv: string[]) {
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       'expected-failures': { type: 'string' },
+      'write-expected-failures': { type: 'string' },
       'no-color': { type: 'boolean' },
       ca: { type: 'string' },
       cert: { type: 'string' },
@@ -305,6 +312,7 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   // Scenarios and the expected-failures file: any error is a usage/scenario error (2) with file:line:col.
   let planned: ReturnType<typeof planCases>;
   let expected: ExpectedFailure[] = [];
+  let previousExpected: ExpectedFailure[] = [];
   try {
     const files = loadScenarios(opts.specs, io.cwd);
     const unmatched = [
@@ -316,9 +324,15 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
       return EXIT.USAGE;
     }
     planned = planCases(files, { protocols: opts.protocols, only: opts.only, exclude: opts.exclude });
-    if (opts.expectedFailures) {
-      const ids = new Set(files.flatMap((f) => f.cases.map((c) => c.id)));
-      expected = loadExpectedFailures(opts.expectedFailures, ids);
+    const ids = new Set(files.flatMap((f) => f.cases.map((c) => c.id)));
+    if (opts.expectedFailures) expected = loadExpectedFailures(opts.expectedFailures, ids);
+    // The reasons to keep when the list is rewritten: those of the list in use, else of the file there.
+    if (opts.writeExpectedFailures) {
+      previousExpected = opts.expectedFailures
+        ? expected
+        : existsSync(opts.writeExpectedFailures)
+          ? loadExpectedFailures(opts.writeExpectedFailures, ids)
+          : [];
     }
   } catch (err) {
     if (isScenarioLoadError(err)) {
@@ -451,6 +465,29 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
   } catch (err) {
     io.stderr(`mqtt-conform: cannot write reports: ${String(err)}\n`);
     return EXIT.USAGE;
+  }
+  if (opts.writeExpectedFailures) {
+    if (stoppedBy) {
+      io.stderr(
+        `mqtt-conform: ${opts.writeExpectedFailures} not written: the run stopped early (${stoppedBy}), so its failures are not the broker's full list\n`,
+      );
+    } else {
+      const update = updateExpectedFailures(
+        results,
+        previousExpected,
+        `recorded ${startedAt.toISOString().slice(0, 10)} against ${target.display}`,
+      );
+      try {
+        mkdirSync(dirname(opts.writeExpectedFailures), { recursive: true });
+        writeFileSync(opts.writeExpectedFailures, update.text);
+      } catch (err) {
+        io.stderr(`mqtt-conform: cannot write ${opts.writeExpectedFailures}: ${String(err)}\n`);
+        return EXIT.USAGE;
+      }
+      io.stdout(
+        `expected failures: ${opts.writeExpectedFailures}: ${update.entries.length} entries (${update.added} new, ${update.kept} kept, ${update.dropped} dropped: their cases pass now)\n`,
+      );
+    }
   }
   // --require: a version of which nothing was judged fails the run instead of passing it (the reports say
   // so). A shard holds part of the cases: `mqtt-conform merge` judges the whole run.

@@ -35,6 +35,9 @@ Options:
   --concurrency N            cases run at once (default 8)
   --timeout MS               bound for each wait of a step (default 5000)
   --expected-failures FILE   YAML list of { id, reason, protocol? } accepted as known deviations
+  --write-expected-failures FILE
+                             write the list this run's failures call for (a baseline to commit; keeps
+                             the reasons already given, drops cases that pass now)
   --ca FILE                  PEM CA certificate(s) to verify an mqtts:// or wss:// target
   --cert FILE, --key FILE    PEM client certificate and its private key (TLS client authentication)
   --insecure                 do not verify the mqtts:// or wss:// target's certificate

@@ -91,3 +91,89 @@ export function findExpectedFailure(
 ): ExpectedFailure | undefined {
   return list.find((e) => e.id === id && (e.protocol === undefined || e.protocol === protocol));
 }
+
+/** A case result as the baseline writer needs it. */
+interface JudgedCase {
+  id: string;
+  protocol: ProtocolName;
+  status: string;
+  message?: string | undefined;
+}
+
+export interface ExpectedFailuresUpdate {
+  /** The file's new text (YAML, in the --expected-failures format). */
+  text: string;
+  entries: ExpectedFailure[];
+  /** Entries not in `previous`. */
+  added: number;
+  /** Entries of `previous` still failing (their reasons kept). */
+  kept: number;
+  /** Entries of `previous` whose cases ran and no longer fail. */
+  dropped: number;
+}
+
+/**
+ * The --expected-failures list a run's results call for (`--write-expected-failures`): one entry per case
+ * that failed or was non-strict, without `protocol` when it failed in every version that ran, per version
+ * otherwise. Reasons of `previous` entries are kept; a new entry's reason records what was seen (to be
+ * replaced by the real explanation). Previous entries whose cases did not run stay as they were, so a
+ * partial run (--only, --protocol) does not forget the rest.
+ */
+export function updateExpectedFailures(
+  results: readonly JudgedCase[],
+  previous: readonly ExpectedFailure[],
+  recordedAs: string,
+): ExpectedFailuresUpdate {
+  const failing = (r: JudgedCase): boolean => r.status === 'failed' || r.status === 'non-strict';
+  const byId = new Map<string, JudgedCase[]>();
+  for (const r of results) {
+    const list = byId.get(r.id) ?? [];
+    list.push(r);
+    byId.set(r.id, list);
+  }
+  const entries: ExpectedFailure[] = [];
+  let added = 0;
+  let kept = 0;
+  for (const [id, runs] of byId) {
+    const bad = runs.filter(failing);
+    if (bad.length === 0) continue;
+    const targets: Array<ProtocolName | undefined> =
+      bad.length === runs.length ? [undefined] : bad.map((r) => r.protocol);
+    for (const protocol of targets) {
+      const old =
+        protocol === undefined
+          ? previous.find((e) => e.id === id && e.protocol === undefined)
+          : findExpectedFailure(previous, id, protocol);
+      const first = (protocol === undefined ? bad[0] : bad.find((r) => r.protocol === protocol))!;
+      const seen = (first.message ?? first.status).split('\n')[0]!;
+      const entry: ExpectedFailure = { id, reason: old?.reason ?? `${recordedAs}: ${seen}` };
+      if (protocol !== undefined) entry.protocol = protocol;
+      entries.push(entry);
+      if (old) kept++;
+      else added++;
+    }
+  }
+  // Entries about cases that did not run at all are kept as they were.
+  const ran = (e: ExpectedFailure): boolean =>
+    results.some((r) => r.id === e.id && (e.protocol === undefined || e.protocol === r.protocol));
+  const untouched = previous.filter((e) => !ran(e));
+  const dropped = previous.filter(
+    (e) => ran(e) && !entries.some((n) => n.id === e.id && (n.protocol ?? '') === (e.protocol ?? '')),
+  ).length;
+  const all = [...entries, ...untouched];
+  const header = [
+    '# Known deviations, in the --expected-failures format: `mqtt-conform TARGET --expected-failures FILE`.',
+    '# Written by --write-expected-failures. Replace each recorded reason with why the deviation is accepted;',
+    '# a later --write-expected-failures keeps reasons and drops entries whose cases pass.',
+  ].join('\n');
+  const body =
+    all.length === 0
+      ? '[]\n'
+      : `${all
+          .map(
+            (e) =>
+              `- id: ${JSON.stringify(e.id)}\n${e.protocol ? `  protocol: "${e.protocol}"\n` : ''}  reason: ${JSON.stringify(e.reason)}\n`,
+          )
+          .join('')}`;
+  return { text: `${header}\n${body}`, entries: all, added, kept, dropped };
+}
