@@ -16,7 +16,8 @@ import { tempDir } from './helpers/temp-dir.js';
 /** Two cases of section 4.3.2, named so that cases added to the section later do not change the counts. */
 const QOS1_CASES = '4.3.2/puback-echoes-packet-id,4.3.2/qos1-delivery';
 /** The cases marked `timing: silent`, which run before all others. */
-const SILENT_TIMING_CASES = '3.1.2/keep-alive-timeout,3.1.2/will-published-on-keep-alive-expiry';
+const SILENT_TIMING_CASES =
+  '3.1.2/keep-alive-timeout,3.1.2/keep-alive-not-before-period,3.1.2/will-published-on-keep-alive-expiry';
 /** Every case run of the bundled scenarios (both protocols). */
 const ALL_CASE_RUNS = planCases(loadScenarios([defaultSpecsDir()]), { protocols: ['3.1.1', '5.0'] }).length;
 

@@ -137,6 +137,35 @@ describe('scenario set', () => {
     }
   }, 30_000);
 
+  it('passes a broker that closes a silent client before its keep-alive period (allowed), and says so in the info case', async () => {
+    const proxy = await startFaultyProxy(S.broker, 'keep-alive-early-close');
+    try {
+      const ids = ['3.1.2/keep-alive-timeout', '3.1.2/keep-alive-not-before-period'];
+      const out = await runCases(
+        S.planned.filter((p) => ids.includes(p.scenario.id)),
+        { target: proxy, stepTimeoutMs: 1000 },
+      );
+      const timeout = out.results.filter((r) => r.id === ids[0]);
+      const observed = out.results.filter((r) => r.id === ids[1]);
+      expect(
+        timeout.map((r) => r.status),
+        summary(timeout),
+      ).toEqual(['passed', 'passed']);
+      expect(observed.map((r) => r.status)).toEqual(['info', 'info']);
+      for (const r of observed)
+        expect(r.message).toMatch(/closed after 0\.\d\d s of silence; the rule allows not before 1\.00 s/);
+      // Without the fault the info case observes the period kept.
+      const direct = await runCases(
+        S.planned.filter((p) => p.scenario.id === ids[1]),
+        { target: S.broker, stepTimeoutMs: 1000 },
+      );
+      for (const r of direct.results)
+        expect(r.message).toBe('observed: the broker behaves as the case describes');
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
   it('passes, not skips, cases whose subscription QoS does not matter when the broker grants QoS 0', async () => {
     const proxy = await startFaultyProxy(S.broker, 'grant-qos0');
     try {

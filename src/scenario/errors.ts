@@ -25,6 +25,8 @@ export class ExpectationFailure extends Error {
     message: string,
     readonly expected: string,
     readonly actual: string,
+    /** Nothing at all came (no packet, no close) by the deadline. */
+    readonly noEvent = false,
   ) {
     super(message);
   }

@@ -188,12 +188,14 @@ export interface CloseStep extends StepBase {
 export type Expectation =
   | { kind: 'packet'; match: PacketMatch }
   /**
-   * The connection is closed. `keepAlive`: closed because the client went silent, no sooner than the
-   * keep-alive period and no later than one and a half times it plus slack, counted from the client's last
-   * packet; the effective keep-alive is the Server Keep Alive where the 5.0 CONNACK announced one.
-   * `noPacket`: closed with nothing at all before it, not even a refusing CONNACK (3.1.1 [MQTT-3.1.4-1]).
+   * The connection is closed. `keepAlive`: closed because the client went silent, no later than one and a
+   * half times the keep-alive plus slack, counted from the client's last packet; the effective keep-alive is
+   * the Server Keep Alive where the 5.0 CONNACK announced one. `notBeforePeriod` (with keepAlive): and no
+   * sooner than the keep-alive period, which the standard does not require (a server may disconnect a client
+   * it deems inactive at any time): for info cases. `noPacket`: closed with nothing at all before it, not
+   * even a refusing CONNACK (3.1.1 [MQTT-3.1.4-1]).
    */
-  | { kind: 'closed'; keepAlive?: true; noPacket?: true }
+  | { kind: 'closed'; keepAlive?: true; notBeforePeriod?: true; noPacket?: true }
   /** A quiet window: `ms` as written, or 'auto' (derived from the target's measured round trip). */
   | { kind: 'nothing'; ms: number | 'auto' }
   /** The first event decides which alternative applies; an alternative may be a sequence. */
@@ -210,6 +212,11 @@ export interface ExpectStep extends StepBase {
   skip?: PacketType[];
   /** A positive control: when the expectation is not met, the case is skipped with this reason. */
   orSkip?: string;
+  /**
+   * Skipped with this reason only when nothing at all came by the deadline (the broker may hold the packet
+   * back, e.g. one message in flight at a time); a packet that does not match still fails.
+   */
+  orSkipIfNothing?: string;
   /** An answer that means the broker declines a feature: when the first event matches it, the case is skipped. */
   skipOn?: { match: PacketMatch; reason: string };
   /** Another client: the packet may come to either (the next event of one of them). */
