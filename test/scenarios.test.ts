@@ -166,10 +166,31 @@ describe('scenario set', () => {
     }
   }, 30_000);
 
+  it('fails a 3.1.1 broker that refuses an ill-formed client identifier with a CONNACK (MQTT-3.1.4-1: close without one); 5.0 allows it', async () => {
+    const proxy = await startFaultyProxy(S.broker, 'bad-client-id-refused-with-connack');
+    try {
+      const ids = ['1.5.3/ill-formed-utf8-in-client-id', '1.5.3/null-character-in-client-id'];
+      const out = await runCases(
+        S.planned.filter((p) => ids.includes(p.scenario.id)),
+        { target: proxy, stepTimeoutMs: 1000 },
+      );
+      expect(out.results.map((r) => `${r.protocol} ${r.status}`).sort(), summary(out.results)).toEqual([
+        '3.1.1 failed',
+        '3.1.1 failed',
+        '5.0 passed',
+        '5.0 passed',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
   it('passes, not skips, cases whose subscription QoS does not matter when the broker grants QoS 0', async () => {
     const proxy = await startFaultyProxy(S.broker, 'grant-qos0');
     try {
       const needsQos = new Set([
+        // A QoS 2 delivery carries the properties under test.
+        '3.1.2.11/problem-information-suppressed',
         '3.3.1/retain-stored-and-sent',
         '4.3.2/qos1-delivery',
         '4.3.3/qos2-outbound-flow',

@@ -1,4 +1,4 @@
-import { encode, type Packet } from '../../../src/codec/index.js';
+import { decode, encode, type Packet } from '../../../src/codec/index.js';
 import type { FaultConn, FaultDef } from './types.js';
 
 /** The body of a raw CONNECT (first byte 0x10), or undefined for anything else. */
@@ -179,6 +179,25 @@ export const CONNECT_FAULTS = {
         properties: {},
       });
       return null;
+    },
+  },
+  'bad-client-id-refused-with-connack': {
+    describe:
+      'a 3.1.1 CONNECT whose client identifier is ill-formed UTF-8 or contains U+0000 is answered with CONNACK 0x02 before the close, where MQTT-3.1.4-1 requires closing without CONNACK',
+    upMalformed: (raw, conn) => {
+      if (raw[0] !== 0x10) return undefined;
+      const r = decode(raw, { protocolVersion: 4 });
+      if (r.ok || r.error.packetType !== 'connect') return undefined;
+      if (r.error.code !== 'INVALID_UTF8' && r.error.code !== 'NULL_CHARACTER') return undefined;
+      if (!r.error.message.startsWith('client identifier')) return undefined;
+      const body = connectBody(raw);
+      if (body === undefined || body[flagsOffset(body) - 1] !== 4) return undefined;
+      // The broker behind closes without CONNACK; the proxy sends a refusal first, then closes too.
+      conn.client.write(
+        encode({ type: 'connack', sessionPresent: false, reasonCode: 0x02 }, { protocolVersion: 4 }),
+      );
+      conn.client.end();
+      return undefined;
     },
   },
   'refuse-will-connect': {
