@@ -55,12 +55,17 @@ function matches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-/** Only the first filter of a SUBSCRIBE / UNSUBSCRIBE reaches the broker; the answer is padded to the count. */
-function firstFilterOnly(p: Packet, conn: FaultConn): Packet | 'raw' {
+/** Only the first filter of a SUBSCRIBE reaches the broker; the SUBACK is padded to the count. */
+function firstSubscribeFilterOnly(p: Packet, conn: FaultConn): Packet | 'raw' {
   if (p.type === 'subscribe' && p.subscriptions.length > 1) {
     padAcks(conn).set(p.packetId, p.subscriptions.length);
     return { ...p, subscriptions: p.subscriptions.slice(0, 1) } satisfies Subscribe;
   }
+  return 'raw';
+}
+
+/** Only the first filter of an UNSUBSCRIBE reaches the broker; the UNSUBACK is padded to the count. */
+function firstUnsubscribeFilterOnly(p: Packet, conn: FaultConn): Packet | 'raw' {
   if (p.type === 'unsubscribe' && p.topics.length > 1) {
     padAcks(conn).set(p.packetId, p.topics.length);
     return { ...p, topics: p.topics.slice(0, 1) } satisfies Unsubscribe;
@@ -157,13 +162,13 @@ export const SUBSCRIBE_FAULTS = {
   'subscribe-first-filter-only': {
     describe:
       'only the first filter of a SUBSCRIBE takes effect; SUBACK still has a code per filter (MQTT-3.8.4-4)',
-    up: firstFilterOnly,
+    up: firstSubscribeFilterOnly,
     down: padDown,
   },
   'unsubscribe-first-filter-only': {
     describe:
       'only the first filter of an UNSUBSCRIBE takes effect; UNSUBACK still has a code per filter (MQTT-3.10.4-6)',
-    up: firstFilterOnly,
+    up: firstUnsubscribeFilterOnly,
     down: padDown,
   },
   'subscription-not-replaced': {
