@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import junitModule, { type Builder } from 'junit-report-builder';
 import type { CaseResult, RunReport } from './model.js';
-import { unmetRequirements } from './verdict.js';
+import { unmetRequirementsByVersion } from './verdict.js';
 
 export interface JunitOptions {
   /** Non-strict results are failures in JUnit only with --strict (they do not fail the run otherwise). */
@@ -107,7 +107,7 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
   // CI's test view shows why the run failed when every case passed.
   const required = report.shard || report.stoppedBy ? [] : (report.required ?? []);
   if (required.length > 0) {
-    const unmet = unmetRequirements(report);
+    const unmet = unmetRequirementsByVersion(report);
     const suite = builder
       .testSuite()
       .name('requirements (--require)')
@@ -115,8 +115,8 @@ export function buildJunit(report: RunReport, opts: JunitOptions = {}): string {
       .time(0);
     for (const p of required) {
       const tc = suite.testCase().className('mqtt-conform.requirements').name(`MQTT ${p} judged`).time(0);
-      const why = unmet.find((u) => u.startsWith(`MQTT ${p} `));
-      if (why) tc.failure(clean(why), 'requirement');
+      const why = unmet.find((u) => u.protocol === p);
+      if (why) tc.failure(clean(why.message), 'requirement');
     }
   }
   // junit-report-builder writes `skipped` on <testsuites>, which the Jenkins schema does not allow there

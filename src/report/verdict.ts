@@ -1,3 +1,4 @@
+import type { ProtocolName } from '../scenario/model.js';
 import { type CaseResult, isConformanceFailure, type RunReport, summarize } from './model.js';
 
 /**
@@ -7,17 +8,26 @@ import { type CaseResult, isConformanceFailure, type RunReport, summarize } from
  * whole run) nor on a run that stopped early (it is incomplete anyway). One sentence per version.
  */
 export function unmetRequirements(report: RunReport): string[] {
+  return unmetRequirementsByVersion(report).map((u) => u.message);
+}
+
+/** The same, with the version each sentence is about. */
+export function unmetRequirementsByVersion(
+  report: RunReport,
+): Array<{ protocol: ProtocolName; message: string }> {
   if (report.shard || report.stoppedBy) return [];
-  const out: string[] = [];
+  const out: Array<{ protocol: ProtocolName; message: string }> = [];
   for (const p of report.required ?? []) {
     const cases = report.cases.filter((c) => c.protocol === p);
     const judged = cases.filter((c) => c.status !== 'skipped').length;
     if (judged > 0) continue;
-    out.push(
-      cases.length === 0
-        ? `MQTT ${p} is required (--require) but no case of it ran`
-        : `MQTT ${p} is required (--require) but all ${cases.length} of its case(s) were skipped${firstReason(cases.map((c) => c.message))}`,
-    );
+    out.push({
+      protocol: p,
+      message:
+        cases.length === 0
+          ? `MQTT ${p} is required (--require) but no case of it ran`
+          : `MQTT ${p} is required (--require) but all ${cases.length} of its case(s) were skipped${firstReason(cases.map((c) => c.message))}`,
+    });
   }
   return out;
 }
@@ -48,10 +58,9 @@ export function runOutcome(
       text: `incomplete (${report.stoppedBy}): ${judged} of ${Math.max(planned, report.cases.length)} case(s) judged${bad}`,
     };
   }
-  const unmet = unmetRequirements(report);
+  const unmet = unmetRequirementsByVersion(report);
   if (unmet.length > 0) {
-    const versions = (report.required ?? []).filter((p) => unmet.some((u) => u.startsWith(`MQTT ${p} `)));
-    const what = `required version(s) not judged: ${versions.map((p) => `MQTT ${p}`).join(', ')}`;
+    const what = `required version(s) not judged: ${unmet.map((u) => `MQTT ${u.protocol}`).join(', ')}`;
     return {
       outcome: 'not-conformant',
       text: counted > 0 ? `${counted} case(s) not conformant; ${what}` : what,
