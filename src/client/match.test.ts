@@ -44,6 +44,24 @@ describe('matchPacket', () => {
       publish,
       ['packetId: expected none of [7], got 7'],
     ],
+    [
+      'failure: any reason code of 0x80 or above',
+      { type: 'suback', reasonCodes: [0, 'failure' as unknown as number] },
+      { type: 'suback', packetId: 1, reasonCodes: [0, 0x97] },
+      [],
+    ],
+    [
+      'failure: a granted QoS is not one',
+      { type: 'suback', reasonCodes: [0, 'failure' as unknown as number] },
+      { type: 'suback', packetId: 1, reasonCodes: [0, 1] },
+      ['reasonCodes[1]: expected a failure code (0x80 or above), got 1'],
+    ],
+    [
+      'failure: a single reason code',
+      { type: 'pubrec', reasonCode: 'failure' as unknown as number },
+      { type: 'pubrec', packetId: 1, reasonCode: 0x10 },
+      ['reasonCode: expected a failure code (0x80 or above), got 16'],
+    ],
     ['string vs Buffer by UTF-8', { type: 'publish', payload: 'hello' }, publish, []],
     [
       'string vs Buffer mismatch',

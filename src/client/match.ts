@@ -35,7 +35,18 @@ export function matchPacket(match: PacketMatch, packet: Packet): MatchResult {
   return mismatches.length === 0 ? { ok: true } : { ok: false, mismatches };
 }
 
+/**
+ * The match value `failure` of a reason code (`reasonCode: failure`, `reasonCodes: [0, failure]`): any code of
+ * 0x80 or above, which is how MQTT 5.0 marks a failure (section 2.4) and 3.1.1 its SUBACK failure (0x80).
+ */
+export const FAILURE_CODE = 'failure';
+
 function matchValue(expected: unknown, actual: unknown, path: string, out: string[]): void {
+  if (expected === FAILURE_CODE && /(^|\.)reasonCodes?(\[\d+\])?$/.test(path)) {
+    if (typeof actual !== 'number' || actual < 0x80)
+      out.push(`${path}: expected a failure code (0x80 or above), got ${formatValue(actual)}`);
+    return;
+  }
   if (expected === undefined) {
     if (actual !== undefined) out.push(`${path}: expected absent, got ${formatValue(actual)}`);
     return;

@@ -158,7 +158,15 @@ const fieldSchemas: Record<string, Schema> = {
   password: S.bytes,
   properties: propertiesSchema,
   sessionPresent: S.bool,
-  reasonCode: S.int(0, 255),
+  // `failure` (expect only): any reason code of 0x80 or above.
+  reasonCode: {
+    t: 'union',
+    describe: 'a reason code (0-255) or "failure" (any code of 0x80 or above)',
+    of: [
+      { when: (n) => (n as { value?: unknown } | null)?.value === 'failure', schema: S.enum('failure') },
+      { when: () => true, schema: S.int(0, 255) },
+    ],
+  },
   topic: S.string,
   payload: S.bytes,
   qos: S.int(0, 3),
@@ -186,7 +194,14 @@ const fieldSchemas: Record<string, Schema> = {
       retainHandling: S.int(0, 3),
     }),
   ),
-  reasonCodes: S.array(S.int(0, 255)),
+  reasonCodes: S.array({
+    t: 'union',
+    describe: 'a reason code (0-255) or "failure" (any code of 0x80 or above)',
+    of: [
+      { when: (n) => (n as { value?: unknown } | null)?.value === 'failure', schema: S.enum('failure') },
+      { when: () => true, schema: S.int(0, 255) },
+    ],
+  }),
   topics: S.array(S.string),
 };
 

@@ -68,6 +68,13 @@ export const sendStep: StepDefinition<SendStep> = {
         `${step.pos.file}:${step.pos.line}: "packetId: unused" is for expect only`,
       );
     }
+    const codes = fields as { reasonCode?: unknown; reasonCodes?: unknown[] };
+    if (codes.reasonCode === 'failure' || codes.reasonCodes?.includes('failure')) {
+      throw new HarnessError(
+        'BAD_STEP',
+        `${step.pos.file}:${step.pos.line}: the reason code "failure" is for expect only`,
+      );
+    }
     const packet = completePacket(resolveLast(fields, client.lastPacketId), ctx.version);
     if (packet.type === 'publish') checkServerLimits(ctx, client, packet);
     if (step.frame === 'text' || (step.pieces && step.pieces > 1)) {
