@@ -66,6 +66,32 @@ describe('5.0 limits and availability announced in CONNACK', () => {
     for (const r of out) expect(r.status, summary([r])).toBe('passed');
   }, 30_000);
 
+  it('skips, not fails, the Receive Maximum cases when the broker refuses the publishes (PUBREC 0x87 frees the quota)', async () => {
+    const broker = await startBroker({
+      port: 0,
+      config: {
+        limits: { receiveMaximum: 3 },
+        users: [{ username: 'u', password: 'p' }],
+        // u may use no topic of the cases: every QoS 2 PUBLISH is answered with PUBREC 0x87.
+        acl: [{ topic: 'elsewhere/#', access: 'readwrite', username: 'u' }],
+      },
+    });
+    try {
+      const ids = LIMITS.filter((id) => id.includes('receive-maximum'));
+      const out = await runCases(
+        planned.filter((p) => ids.includes(p.scenario.id)),
+        { target: broker, stepTimeoutMs: 2000, username: 'u', password: 'p' },
+      );
+      expect(out.results).toHaveLength(2);
+      for (const r of out.results) {
+        expect(r.status, summary([r])).toBe('skipped');
+        expect(r.message).toMatch(/the broker refuses the publishes .*PUBREC .*reasonCode: 135/);
+      }
+    } finally {
+      await broker.close();
+    }
+  }, 30_000);
+
   it('skips every case against the default configuration, which announces none of it', async () => {
     const out = await run(undefined, [...LIMITS, ...AVAILABILITY]);
     for (const r of out) expect(r.status, summary([r])).toBe('skipped');
