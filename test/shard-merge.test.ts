@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../reference-broker/index.js';
+import { loadExpectedFailures } from '../src/scenario/expected-failures.js';
 import { startFaultyProxy } from './helpers/faulty-proxy.js';
 import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -116,6 +117,44 @@ describe('sharded runs merged', () => {
     expect(html.match(/<tbody class="case"/g)).toHaveLength(w.cases.length);
     expect(html).toContain('RESULT: 4 case(s) not conformant');
   });
+
+  it("merge --write-expected-failures writes the baseline the unsharded run would, keeping the shards' reasons", async () => {
+    const target = `127.0.0.1:${proxy.port}`;
+    const dir = tempDir('mc-shard-xf-');
+    const whole = join(dir, 'whole.yaml');
+    const merged = join(dir, 'merged.yaml');
+    const again = join(dir, 'again.yaml');
+    const run = (extra: string[]) =>
+      Promise.all(['1/2', '2/2'].map((s) => cli([target, ...SELECTION, '--shard', s, ...extra])));
+    const [single, shards] = await Promise.all([
+      cli([target, ...SELECTION, '--write-expected-failures', whole]),
+      run([]),
+    ]);
+    expect(single.code).toBe(1);
+    const files = shards.map((p) => join(p.dir, 'report.json'));
+    const m = await cli(['merge', ...files, '--write-expected-failures', merged]);
+    expect(m.code).toBe(1);
+    const ids = new Set<string>(json(single.dir).cases.map((c: JsonCase) => c.id));
+    const shape = (file: string) =>
+      loadExpectedFailures(file, ids).map((e) => `${e.id} ${e.protocol ?? 'both'}`);
+    expect(shape(merged)).toEqual(shape(whole));
+    expect(shape(merged).length).toBeGreaterThan(0);
+    // Shards run with the baseline carry its reasons; a merge writing a new file keeps them.
+    writeFileSync(
+      whole,
+      readFileSync(whole, 'utf8').replaceAll(/reason: "recorded [^"]*"/g, 'reason: "known"'),
+    );
+    const listed = await run(['--expected-failures', whole]);
+    expect(listed.map((p) => p.code)).toEqual([0, 0]);
+    const m2 = await cli([
+      'merge',
+      ...listed.map((p) => join(p.dir, 'report.json')),
+      '--write-expected-failures',
+      again,
+    ]);
+    expect(m2.code).toBe(0);
+    expect(loadExpectedFailures(again, ids).map((e) => e.reason)).toEqual(shape(whole).map(() => 'known'));
+  }, 60_000);
 
   it('refuses a missing shard, a case twice and files that are not results', async () => {
     const target = `${broker.host}:${broker.port}`;

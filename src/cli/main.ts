@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBundledBroker } from '../bundled-broker.js';
 import { ConsoleReporter } from '../report/console.js';
@@ -11,7 +11,6 @@ import {
   type ExpectedFailure,
   findExpectedFailure,
   loadExpectedFailures,
-  updateExpectedFailures,
 } from '../scenario/expected-failures.js';
 import { loadScenarios } from '../scenario/loader.js';
 import type { ProtocolName } from '../scenario/model.js';
@@ -31,6 +30,7 @@ import {
   parseRequire,
   type ReporterName,
   reporterOutput,
+  writeExpectedFailuresFile,
   writeReports,
 } from './report-output.js';
 import { formatShard, parseShard, type Shard, selectionDigest, shardCases } from './shard.js';
@@ -467,27 +467,8 @@ export async function main(argv: string[], ioOverride?: Partial<CliIo>): Promise
     return EXIT.USAGE;
   }
   if (opts.writeExpectedFailures) {
-    if (stoppedBy) {
-      io.stderr(
-        `mqtt-conform: ${opts.writeExpectedFailures} not written: the run stopped early (${stoppedBy}), so its failures are not the broker's full list\n`,
-      );
-    } else {
-      const update = updateExpectedFailures(
-        results,
-        previousExpected,
-        `recorded ${startedAt.toISOString().slice(0, 10)} against ${target.display}`,
-      );
-      try {
-        mkdirSync(dirname(opts.writeExpectedFailures), { recursive: true });
-        writeFileSync(opts.writeExpectedFailures, update.text);
-      } catch (err) {
-        io.stderr(`mqtt-conform: cannot write ${opts.writeExpectedFailures}: ${String(err)}\n`);
-        return EXIT.USAGE;
-      }
-      io.stdout(
-        `expected failures: ${opts.writeExpectedFailures}: ${update.entries.length} entries (${update.added} new, ${update.kept} kept, ${update.dropped} dropped: their cases pass now)\n`,
-      );
-    }
+    const problem = writeExpectedFailuresFile(opts.writeExpectedFailures, report, previousExpected, io);
+    if (problem) return problem;
   }
   // --require: a version of which nothing was judged fails the run instead of passing it (the reports say
   // so). A shard holds part of the cases: `mqtt-conform merge` judges the whole run.

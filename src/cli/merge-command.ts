@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConsoleReporter } from '../report/console.js';
@@ -5,8 +6,18 @@ import { MergeError, mergeReports } from '../report/merge.js';
 import { isConformanceFailure, type RunReport } from '../report/model.js';
 import { ResultsFileError, readJsonReport } from '../report/read-json.js';
 import { unmetRequirements } from '../report/verdict.js';
+import { formatIssue, isScenarioLoadError } from '../scenario/errors.js';
+import { type ExpectedFailure, loadExpectedFailures } from '../scenario/expected-failures.js';
+import { loadScenarios } from '../scenario/loader.js';
+import { defaultSpecsDir } from '../scenario/paths.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { parseReporters, parseRequire, reporterOutput, writeReports } from './report-output.js';
+import {
+  parseReporters,
+  parseRequire,
+  reporterOutput,
+  writeExpectedFailuresFile,
+  writeReports,
+} from './report-output.js';
 
 export const MERGE_USAGE = `Usage: mqtt-conform merge RESULTS.json [RESULTS.json ...] [options]
 
@@ -19,6 +30,8 @@ Options:
   --strict                   should-level (non-strict) results fail the run too
   --reporter github          also write GitHub Actions annotations (one per failing case)
   --require 3.1.1,5.0        fail when a listed version was skipped entirely
+  --write-expected-failures FILE
+                             write the --expected-failures list the merged failures call for
   --no-color
   -h, --help
 `;
@@ -93,6 +106,21 @@ export function runMergeCommand(argv: string[], io: Io): number {
   } catch (err) {
     return fail(`cannot write reports: ${String(err)}`);
   }
+  const baseline = v['write-expected-failures'];
+  if (baseline) {
+    const file = resolve(io.cwd, baseline);
+    let previous: ExpectedFailure[];
+    try {
+      previous = existsSync(file)
+        ? loadExpectedFailures(file, knownCaseIds(report), baseline)
+        : expectedFailuresOf(report);
+    } catch (err) {
+      if (isScenarioLoadError(err)) return fail(err.issues.map(formatIssue).join('\n'));
+      throw err;
+    }
+    const problem = writeExpectedFailuresFile(file, report, previous, io);
+    if (problem) return problem;
+  }
   const unmet = unmetRequirements(report);
   return exitCodeFor({
     ...(report.stoppedBy === 'SIGINT' || report.stoppedBy === 'SIGTERM' ? { signal: report.stoppedBy } : {}),
@@ -114,8 +142,37 @@ function parse(argv: string[]) {
       strict: { type: 'boolean' },
       reporter: { type: 'string', multiple: true },
       require: { type: 'string', multiple: true },
+      'write-expected-failures': { type: 'string' },
       'no-color': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** The case ids a baseline may name: the bundled scenarios' and those of the merged results. */
+function knownCaseIds(report: RunReport): Set<string> {
+  const ids = new Set(report.cases.map((c) => c.id));
+  for (const f of loadScenarios([defaultSpecsDir()])) for (const c of f.cases) ids.add(c.id);
+  return ids;
+}
+
+/**
+ * The expected failures the shards were run with (each case's `expectedFailure`): one entry per case, without
+ * `protocol` when every version of it that ran gives the same reason.
+ */
+function expectedFailuresOf(report: RunReport): ExpectedFailure[] {
+  const out: ExpectedFailure[] = [];
+  const ids = [...new Set(report.cases.map((c) => c.id))];
+  for (const id of ids) {
+    const runs = report.cases.filter((c) => c.id === id);
+    const listed = runs.filter((c) => c.expectedFailure !== undefined);
+    if (listed.length === 0) continue;
+    const reasons = new Set(listed.map((c) => c.expectedFailure));
+    if (listed.length === runs.length && reasons.size === 1) {
+      out.push({ id, reason: listed[0]!.expectedFailure! });
+    } else {
+      for (const c of listed) out.push({ id, protocol: c.protocol, reason: c.expectedFailure! });
+    }
+  }
+  return out;
 }

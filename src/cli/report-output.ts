@@ -1,4 +1,5 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { githubAnnotations, githubStepSummary } from '../report/github.js';
 import { writeHtmlReport } from '../report/html.js';
 import { writeJsonReport } from '../report/json.js';
@@ -6,7 +7,9 @@ import { writeJunitReport } from '../report/junit.js';
 import type { RunReport } from '../report/model.js';
 import { loadCatalogues } from '../report/run-coverage.js';
 import { runOutcome } from '../report/verdict.js';
+import { type ExpectedFailure, updateExpectedFailures } from '../scenario/expected-failures.js';
 import type { ProtocolName } from '../scenario/model.js';
+import { EXIT } from './exit-codes.js';
 
 export const REPORTERS = ['console', 'github'] as const;
 export type ReporterName = (typeof REPORTERS)[number];
@@ -73,4 +76,39 @@ export function reporterOutput(
   }
   const lines = githubAnnotations(report, strict);
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * `--write-expected-failures FILE`: writes the list a run's (or a merge's) failures call for, keeping the
+ * reasons of `previous`, and says what changed. A run that stopped early writes nothing. Returns an exit code
+ * when the file cannot be written, undefined otherwise.
+ */
+export function writeExpectedFailuresFile(
+  file: string,
+  report: RunReport,
+  previous: readonly ExpectedFailure[],
+  io: { stdout: (text: string) => void; stderr: (text: string) => void },
+): number | undefined {
+  if (report.stoppedBy) {
+    io.stderr(
+      `mqtt-conform: ${file} not written: the run stopped early (${report.stoppedBy}), so its failures are not the broker's full list\n`,
+    );
+    return undefined;
+  }
+  const update = updateExpectedFailures(
+    report.cases,
+    previous,
+    `recorded ${report.startedAt.slice(0, 10)} against ${report.target}`,
+  );
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, update.text);
+  } catch (err) {
+    io.stderr(`mqtt-conform: cannot write ${file}: ${String(err)}\n`);
+    return EXIT.USAGE;
+  }
+  io.stdout(
+    `expected failures: ${file}: ${update.entries.length} entries (${update.added} new, ${update.kept} kept, ${update.dropped} dropped: their cases pass now)\n`,
+  );
+  return undefined;
 }
