@@ -54,13 +54,23 @@ describe('matchPacket', () => {
       'failure: a granted QoS is not one',
       { type: 'suback', reasonCodes: [0, 'failure' as unknown as number] },
       { type: 'suback', packetId: 1, reasonCodes: [0, 1] },
-      ['reasonCodes[1]: expected a failure code (0x80 or above), got 1'],
+      [
+        'reasonCodes[1]: expected a SUBACK failure code (0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2), got 1',
+      ],
+    ],
+    [
+      'failure: a code of 0x80 or above that the packet may not carry is not one',
+      { type: 'suback', reasonCodes: [0, 'failure' as unknown as number] },
+      { type: 'suback', packetId: 1, reasonCodes: [0, 0x82] },
+      [
+        'reasonCodes[1]: expected a SUBACK failure code (0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2), got 130',
+      ],
     ],
     [
       'failure: a single reason code',
       { type: 'pubrec', reasonCode: 'failure' as unknown as number },
-      { type: 'pubrec', packetId: 1, reasonCode: 0x10 },
-      ['reasonCode: expected a failure code (0x80 or above), got 16'],
+      { type: 'pubrec', packetId: 1, reasonCode: 0x92 },
+      ['reasonCode: expected a PUBREC failure code (0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99), got 146'],
     ],
     ['string vs Buffer by UTF-8', { type: 'publish', payload: 'hello' }, publish, []],
     [

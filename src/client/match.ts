@@ -30,21 +30,50 @@ export function matchPacket(match: PacketMatch, packet: Packet): MatchResult {
   const actual = packet as unknown as Record<string, unknown>;
   for (const [key, expected] of Object.entries(match)) {
     if (key === 'type') continue;
-    matchValue(expected, actual[key], key, mismatches);
+    matchValue(expected, actual[key], key, mismatches, packet.type);
   }
   return mismatches.length === 0 ? { ok: true } : { ok: false, mismatches };
 }
 
 /**
- * The match value `failure` of a reason code (`reasonCode: failure`, `reasonCodes: [0, failure]`): any code of
- * 0x80 or above, which is how MQTT 5.0 marks a failure (section 2.4) and 3.1.1 its SUBACK failure (0x80).
+ * The match value `failure` of a reason code (`reasonCode: failure`, `reasonCodes: [0, failure]`): one of the
+ * failure codes (0x80 or above) that MQTT 5.0 defines for that packet type, e.g. for SUBACK 0x80, 0x83, 0x87,
+ * 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2. A code the packet may not carry is no failure code of it
+ * [MQTT-3.9.3-2 and the like]. (3.1.1 has one failure code, SUBACK 0x80: write it.)
  */
 export const FAILURE_CODE = 'failure';
 
-function matchValue(expected: unknown, actual: unknown, path: string, out: string[]): void {
+/** The 5.0 failure reason codes (0x80 and above) of each packet type that carries reason codes. */
+export const FAILURE_CODES: Partial<Record<Packet['type'], readonly number[]>> = {
+  connack: [
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a,
+    0x9b, 0x9c, 0x9d, 0x9f,
+  ],
+  puback: [0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+  pubrec: [0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+  pubrel: [0x92],
+  pubcomp: [0x92],
+  suback: [0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2],
+  unsuback: [0x80, 0x83, 0x87, 0x8f, 0x91],
+  disconnect: [
+    0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8b, 0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98,
+    0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2,
+  ],
+};
+
+function matchValue(
+  expected: unknown,
+  actual: unknown,
+  path: string,
+  out: string[],
+  type?: Packet['type'],
+): void {
   if (expected === FAILURE_CODE && /(^|\.)reasonCodes?(\[\d+\])?$/.test(path)) {
-    if (typeof actual !== 'number' || actual < 0x80)
-      out.push(`${path}: expected a failure code (0x80 or above), got ${formatValue(actual)}`);
+    const codes = (type && FAILURE_CODES[type]) ?? [];
+    if (typeof actual !== 'number' || !codes.includes(actual))
+      out.push(
+        `${path}: expected a ${type?.toUpperCase() ?? ''} failure code (${codes.map((c) => `0x${c.toString(16)}`).join(', ')}), got ${formatValue(actual)}`,
+      );
     return;
   }
   if (expected === undefined) {
@@ -81,7 +110,7 @@ function matchValue(expected: unknown, actual: unknown, path: string, out: strin
       return;
     }
     expected.forEach((e, i) => {
-      matchValue(e, actual[i], `${path}[${i}]`, out);
+      matchValue(e, actual[i], `${path}[${i}]`, out, type);
     });
     return;
   }
