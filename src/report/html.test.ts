@@ -55,6 +55,24 @@ describe('HTML report', () => {
     expect(caseAnchor({ id: '3.3.1/a b"c', protocol: '5.0' })).toBe('case-5_0-3_3_1_a_b_c');
   });
 
+  it('shows a finding in the summary whatever the verdict, linked to its case', () => {
+    const html = buildHtmlReport(
+      report([
+        result({
+          id: '2.2.3/five-byte-remaining-length',
+          finding:
+            "the broker stopped serving other clients while this case's connection held an incomplete packet",
+        }),
+        result({ id: '3.3.1/plain' }),
+      ]),
+    );
+    expect(html.match(/class="xf finding"/g)).toHaveLength(1);
+    expect(html).toContain(
+      `Finding: <a href="#${caseAnchor({ id: '2.2.3/five-byte-remaining-length', protocol: '3.1.1' })}">`,
+    );
+    expect(html).toContain('(passed): the broker stopped serving other clients');
+  });
+
   it("a statement's tooltip comes from its own version's catalogue (ids are reused with other meanings)", () => {
     const html = buildHtmlReport(
       report([

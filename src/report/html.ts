@@ -290,6 +290,12 @@ export function buildHtmlReport(report: RunReport, opts: HtmlOptions = {}): stri
   for (const u of unmetRequirements(report)) {
     body.push(`<p class="xf requirement">Requirement not met: ${esc(u)}</p>`);
   }
+  // Findings stand out whatever the case's verdict: a case can pass and still have stalled the broker.
+  for (const c of report.cases.filter((x) => x.finding)) {
+    body.push(
+      `<p class="xf finding">Finding: <a href="#${caseAnchor(c)}"><code>${esc(c.id)}</code> [MQTT ${c.protocol}]</a> (${esc(c.status)}): ${esc(c.finding!)}</p>`,
+    );
+  }
   const expected = report.cases.filter(isExpectedFailure);
   const nowPassing = report.cases.filter((c) => c.expectedFailure !== undefined && c.status === 'passed');
   if (expected.length > 0 || nowPassing.length > 0) {
