@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBundledBroker } from '../bundled-broker.js';
-import { RawClient } from '../client/index.js';
 import type { ProtocolVersion } from '../codec/index.js';
 import { runCompare } from '../fuzz/compare.js';
 import { runFuzz } from '../fuzz/fuzzer.js';
@@ -10,6 +9,7 @@ import { FAMILY_NAMES, type FamilyName } from '../fuzz/model.js';
 import { replayFinding } from '../fuzz/replay.js';
 import { writeFuzzReport } from '../fuzz/reproducer.js';
 import type { Target } from '../scenario/context.js';
+import { probeTcp } from '../scenario/runner.js';
 import { EXIT } from './exit-codes.js';
 import type { CliIo } from './main.js';
 import { applyTlsFlags, parseTarget, TargetParseError } from './target.js';
@@ -314,13 +314,8 @@ function parseFuzzArgs(argv: string[]) {
 
 /** Why a connection to `target` (with its transport) cannot be made, or undefined when it can. */
 async function connectProblem(target: Target): Promise<string | undefined> {
-  try {
-    const c = await RawClient.connect({ ...target, connectTimeoutMs: 3000, name: 'probe' });
-    await c.destroy();
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
+  const probe = await probeTcp(target, 3000);
+  return probe.ok ? undefined : probe.detail;
 }
 
 /** The target as the fuzzer and the runner take it: without its display name. */

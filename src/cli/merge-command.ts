@@ -9,6 +9,7 @@ import { unmetRequirements } from '../report/verdict.js';
 import { formatIssue, isScenarioLoadError } from '../scenario/errors.js';
 import { type ExpectedFailure, loadExpectedFailures } from '../scenario/expected-failures.js';
 import { loadScenarios } from '../scenario/loader.js';
+import { ALL_PROTOCOLS } from '../scenario/model.js';
 import { defaultSpecsDir } from '../scenario/paths.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import {
@@ -79,7 +80,7 @@ export function runMergeCommand(argv: string[], io: Io): number {
     throw err;
   }
   // What the shards were asked to require, and what the merge is asked to: judged over the whole run.
-  const allRequired = [...new Set([...(report.required ?? []), ...required])];
+  const allRequired = ALL_PROTOCOLS.filter((p) => report.required?.includes(p) || required.includes(p));
   if (allRequired.length > 0) report.required = allRequired;
   const strict = Boolean(v.strict);
   const reportsDir = resolve(io.cwd, v.reports ?? 'reports');

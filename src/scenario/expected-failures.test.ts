@@ -49,6 +49,16 @@ describe('updateExpectedFailures', () => {
     expect([u.added, u.kept, u.dropped]).toEqual([0, 1, 1]);
   });
 
+  it('an entry for both versions whose case now fails in one keeps its reason there: kept, not dropped', () => {
+    const u = updateExpectedFailures(
+      [run('a/x', '3.1.1', 'passed'), run('a/x', '5.0', 'failed', 'y')],
+      [{ id: 'a/x', reason: 'by design' }],
+      'recorded X',
+    );
+    expect(u.entries).toEqual([{ id: 'a/x', protocol: '5.0', reason: 'by design' }]);
+    expect([u.added, u.kept, u.dropped]).toEqual([0, 1, 0]);
+  });
+
   it('an empty list is written as []', () => {
     const u = updateExpectedFailures([run('a', '3.1.1', 'passed')], [], 'recorded X');
     expect(u.text.endsWith('\n[]\n')).toBe(true);

@@ -106,7 +106,7 @@ export interface ExpectedFailuresUpdate {
   entries: ExpectedFailure[];
   /** Entries not in `previous`. */
   added: number;
-  /** Entries of `previous` still failing (their reasons kept). */
+  /** Entries of `previous` whose cases still fail (their reasons kept). */
   kept: number;
   /** Entries of `previous` whose cases ran and no longer fail. */
   dropped: number;
@@ -132,8 +132,9 @@ export function updateExpectedFailures(
     byId.set(r.id, list);
   }
   const entries: ExpectedFailure[] = [];
+  /** The previous entries whose reasons the new list keeps. */
+  const used = new Set<ExpectedFailure>();
   let added = 0;
-  let kept = 0;
   for (const [id, runs] of byId) {
     const bad = runs.filter(failing);
     if (bad.length === 0) continue;
@@ -149,7 +150,7 @@ export function updateExpectedFailures(
       const entry: ExpectedFailure = { id, reason: old?.reason ?? `${recordedAs}: ${seen}` };
       if (protocol !== undefined) entry.protocol = protocol;
       entries.push(entry);
-      if (old) kept++;
+      if (old) used.add(old);
       else added++;
     }
   }
@@ -157,9 +158,7 @@ export function updateExpectedFailures(
   const ran = (e: ExpectedFailure): boolean =>
     results.some((r) => r.id === e.id && (e.protocol === undefined || e.protocol === r.protocol));
   const untouched = previous.filter((e) => !ran(e));
-  const dropped = previous.filter(
-    (e) => ran(e) && !entries.some((n) => n.id === e.id && (n.protocol ?? '') === (e.protocol ?? '')),
-  ).length;
+  const dropped = previous.filter((e) => ran(e) && !used.has(e)).length;
   const all = [...entries, ...untouched];
   const header = [
     '# Known deviations, in the --expected-failures format: `mqtt-conform TARGET --expected-failures FILE`.',
@@ -175,5 +174,5 @@ export function updateExpectedFailures(
               `- id: ${JSON.stringify(e.id)}\n${e.protocol ? `  protocol: "${e.protocol}"\n` : ''}  reason: ${JSON.stringify(e.reason)}\n`,
           )
           .join('')}`;
-  return { text: `${header}\n${body}`, entries: all, added, kept, dropped };
+  return { text: `${header}\n${body}`, entries: all, added, kept: used.size, dropped };
 }

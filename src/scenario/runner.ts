@@ -470,7 +470,11 @@ interface Preflight {
   actual?: string;
 }
 
-async function probeTcp(
+/**
+ * Can a connection to `target` be made, with its transport (TCP, TLS handshake, WebSocket upgrade)? The
+ * reason when it cannot.
+ */
+export async function probeTcp(
   target: Target,
   timeoutMs: number,
 ): Promise<{ ok: true } | { ok: false; detail: string }> {

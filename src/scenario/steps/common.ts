@@ -1,4 +1,4 @@
-import { NoneOf, Presence } from '../../client/match.js';
+import { FAILURE_CODE, NoneOf, Presence } from '../../client/match.js';
 import type { EncodeOverrides, Packet, PacketType, ProtocolVersion } from '../../codec/index.js';
 import { type Prop, S, type Schema } from '../schema.js';
 
@@ -141,6 +141,19 @@ export const PACKET_FIELDS: Record<PacketType, readonly string[]> = {
 
 export const PACKET_TYPES = Object.keys(PACKET_FIELDS) as PacketType[];
 
+/** A reason code, or `failure` (expect only): a 5.0 failure code of the packet type (src/client/match.ts). */
+const reasonCodeSchema: Schema = {
+  t: 'union',
+  describe: `a reason code (0-255) or "${FAILURE_CODE}" (a failure code of the packet type)`,
+  of: [
+    {
+      when: (n) => (n as { value?: unknown } | null)?.value === FAILURE_CODE,
+      schema: S.enum(FAILURE_CODE),
+    },
+    { when: () => true, schema: S.int(0, 255) },
+  ],
+};
+
 const fieldSchemas: Record<string, Schema> = {
   protocolName: S.string,
   protocolVersion: S.int(0, 255),
@@ -158,15 +171,7 @@ const fieldSchemas: Record<string, Schema> = {
   password: S.bytes,
   properties: propertiesSchema,
   sessionPresent: S.bool,
-  // `failure` (expect only): any reason code of 0x80 or above.
-  reasonCode: {
-    t: 'union',
-    describe: 'a reason code (0-255) or "failure" (any code of 0x80 or above)',
-    of: [
-      { when: (n) => (n as { value?: unknown } | null)?.value === 'failure', schema: S.enum('failure') },
-      { when: () => true, schema: S.int(0, 255) },
-    ],
-  },
+  reasonCode: reasonCodeSchema,
   topic: S.string,
   payload: S.bytes,
   qos: S.int(0, 3),
@@ -194,14 +199,7 @@ const fieldSchemas: Record<string, Schema> = {
       retainHandling: S.int(0, 3),
     }),
   ),
-  reasonCodes: S.array({
-    t: 'union',
-    describe: 'a reason code (0-255) or "failure" (any code of 0x80 or above)',
-    of: [
-      { when: (n) => (n as { value?: unknown } | null)?.value === 'failure', schema: S.enum('failure') },
-      { when: () => true, schema: S.int(0, 255) },
-    ],
-  }),
+  reasonCodes: S.array(reasonCodeSchema),
   topics: S.array(S.string),
 };
 

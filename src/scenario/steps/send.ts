@@ -1,3 +1,4 @@
+import { FAILURE_CODE } from '../../client/match.js';
 import { encode, type PacketType } from '../../codec/index.js';
 import { HarnessError } from '../errors.js';
 import type { SendStep } from '../model.js';
@@ -69,10 +70,10 @@ export const sendStep: StepDefinition<SendStep> = {
       );
     }
     const codes = fields as { reasonCode?: unknown; reasonCodes?: unknown[] };
-    if (codes.reasonCode === 'failure' || codes.reasonCodes?.includes('failure')) {
+    if (codes.reasonCode === FAILURE_CODE || codes.reasonCodes?.includes(FAILURE_CODE)) {
       throw new HarnessError(
         'BAD_STEP',
-        `${step.pos.file}:${step.pos.line}: the reason code "failure" is for expect only`,
+        `${step.pos.file}:${step.pos.line}: the reason code "${FAILURE_CODE}" is for expect only`,
       );
     }
     const packet = completePacket(resolveLast(fields, client.lastPacketId), ctx.version);
